@@ -1,0 +1,363 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// The sandbox decodes requests leniently, the way AvaTax does: JSON keys in
+// any letter case, numbers and booleans where strings are expected (saleor
+// sends customerCode 0), strings where booleans or numbers are expected
+// ("commit": "true", "amount": "30.00"), and enum values as names in any case
+// or as numbers. A request is first parsed into a generic tree, the tree is
+// coerced against the target Go type, and the result is decoded strictly.
+//
+// The request types below mirror avatax's request models with the extra
+// fields a client may send that the sandbox reads.
+
+type createReq struct {
+	Code                      string           `json:"code"`
+	Lines                     []lineReq        `json:"lines"`
+	Type                      string           `json:"type"`
+	CompanyCode               string           `json:"companyCode"`
+	Date                      string           `json:"date"`
+	SalespersonCode           string           `json:"salespersonCode"`
+	CustomerCode              string           `json:"customerCode"`
+	CustomerUsageType         string           `json:"customerUsageType"`
+	EntityUseCode             string           `json:"entityUseCode"`
+	Discount                  *decimal.Decimal `json:"discount"`
+	PurchaseOrderNo           string           `json:"purchaseOrderNo"`
+	ExemptionNo               string           `json:"exemptionNo"`
+	Addresses                 *addressesReq    `json:"addresses"`
+	ReferenceCode             string           `json:"referenceCode"`
+	ReportingLocationCode     string           `json:"reportingLocationCode"`
+	Commit                    bool             `json:"commit"`
+	BatchCode                 string           `json:"batchCode"`
+	TaxOverride               *taxOverride     `json:"taxOverride"`
+	CurrencyCode              string           `json:"currencyCode"`
+	Description               string           `json:"description"`
+	Email                     string           `json:"email"`
+	BusinessIdentificationNo  string           `json:"businessIdentificationNo"`
+	IsSellerImporterOfRecord  *bool            `json:"isSellerImporterOfRecord"`
+	ExchangeRate              *decimal.Decimal `json:"exchangeRate"`
+	ExchangeRateEffectiveDate string           `json:"exchangeRateEffectiveDate"`
+	ExchangeRateCurrencyCode  string           `json:"exchangeRateCurrencyCode"`
+	PosLaneCode               string           `json:"posLaneCode"`
+	CustomerSupplierName      string           `json:"customerSupplierName"`
+	Parameters                json.RawMessage  `json:"parameters"`
+	DebugLevel                string           `json:"debugLevel"`
+}
+
+type lineReq struct {
+	Number                   string           `json:"number"`
+	Quantity                 *decimal.Decimal `json:"quantity"`
+	Amount                   *decimal.Decimal `json:"amount"`
+	Addresses                *addressesReq    `json:"addresses"`
+	TaxCode                  string           `json:"taxCode"`
+	CustomerUsageType        string           `json:"customerUsageType"`
+	EntityUseCode            string           `json:"entityUseCode"`
+	ItemCode                 string           `json:"itemCode"`
+	ExemptionCode            string           `json:"exemptionCode"`
+	Discounted               bool             `json:"discounted"`
+	TaxIncluded              bool             `json:"taxIncluded"`
+	RevenueAccount           string           `json:"revenueAccount"`
+	Ref1                     string           `json:"ref1"`
+	Ref2                     string           `json:"ref2"`
+	Description              string           `json:"description"`
+	BusinessIdentificationNo string           `json:"businessIdentificationNo"`
+	TaxOverride              *taxOverride     `json:"taxOverride"`
+	HSCode                   string           `json:"hsCode"`
+}
+
+type addressesReq struct {
+	SingleLocation         *addressReq `json:"singleLocation"`
+	ShipFrom               *addressReq `json:"shipFrom"`
+	ShipTo                 *addressReq `json:"shipTo"`
+	PointOfOrderOrigin     *addressReq `json:"pointOfOrderOrigin"`
+	PointOfOrderAcceptance *addressReq `json:"pointOfOrderAcceptance"`
+}
+
+type addressReq struct {
+	LocationCode string           `json:"locationCode"`
+	Line1        string           `json:"line1"`
+	Line2        string           `json:"line2"`
+	Line3        string           `json:"line3"`
+	City         string           `json:"city"`
+	Region       string           `json:"region"`
+	Country      string           `json:"country"`
+	PostalCode   string           `json:"postalCode"`
+	Latitude     *decimal.Decimal `json:"latitude"`
+	Longitude    *decimal.Decimal `json:"longitude"`
+	TextCase     string           `json:"textCase"`
+}
+
+type taxOverride struct {
+	Type      string           `json:"type"`
+	TaxAmount *decimal.Decimal `json:"taxAmount"`
+	TaxDate   string           `json:"taxDate"`
+	Reason    string           `json:"reason"`
+}
+
+type createOrAdjustReq struct {
+	AdjustmentReason       *string    `json:"adjustmentReason"`
+	AdjustmentDescription  string     `json:"adjustmentDescription"`
+	CreateTransactionModel *createReq `json:"createTransactionModel"`
+}
+
+type adjustReq struct {
+	AdjustmentReason      *string    `json:"adjustmentReason"`
+	AdjustmentDescription string     `json:"adjustmentDescription"`
+	NewTransaction        *createReq `json:"newTransaction"`
+}
+
+type commitReq struct {
+	Commit *bool `json:"commit"`
+}
+
+type voidReq struct {
+	Code string `json:"code"`
+}
+
+type refundReq struct {
+	RefundTransactionCode string           `json:"refundTransactionCode"`
+	RefundDate            string           `json:"refundDate"`
+	RefundType            string           `json:"refundType"`
+	RefundPercentage      *decimal.Decimal `json:"refundPercentage"`
+	RefundLines           []string         `json:"refundLines"`
+	ReferenceCode         string           `json:"referenceCode"`
+}
+
+type lockReq struct {
+	IsLocked *bool `json:"isLocked"`
+}
+
+type changeCodeReq struct {
+	NewCode string `json:"newCode"`
+}
+
+type verifyReq struct {
+	VerifyTransactionDate string           `json:"verifyTransactionDate"`
+	VerifyTotalAmount     *decimal.Decimal `json:"verifyTotalAmount"`
+	VerifyTotalTax        *decimal.Decimal `json:"verifyTotalTax"`
+}
+
+type settleReq struct {
+	VerifyTransaction *verifyReq     `json:"verifyTransaction"`
+	ChangeCode        *changeCodeReq `json:"changeCode"`
+	Commit            *commitReq     `json:"commit"`
+}
+
+// decodeLenient decodes body into v (a pointer to one of the request types).
+// It reports whether the body was empty or JSON null.
+func decodeLenient(body []byte, v any) (empty bool, err *apiError) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || string(trimmed) == "null" {
+		return true, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	var tree any
+	if e := dec.Decode(&tree); e != nil {
+		return false, errJSONFormat(e.Error())
+	}
+	if dec.More() {
+		return false, errJSONFormat("unexpected data after the JSON value")
+	}
+	coerced := coerce(tree, reflect.TypeOf(v).Elem())
+	b, e := json.Marshal(coerced)
+	if e != nil {
+		return false, errJSONFormat(e.Error())
+	}
+	if e := json.Unmarshal(b, v); e != nil {
+		var ute *json.UnmarshalTypeError
+		if asUnmarshalTypeError(e, &ute) {
+			return false, errJSONFormat("The value for field '" + ute.Field + "' has the wrong type.")
+		}
+		return false, errJSONFormat(e.Error())
+	}
+	return false, nil
+}
+
+func asUnmarshalTypeError(err error, target **json.UnmarshalTypeError) bool {
+	if u, ok := err.(*json.UnmarshalTypeError); ok {
+		*target = u
+		return true
+	}
+	return false
+}
+
+var (
+	decimalType = reflect.TypeOf(decimal.Decimal{})
+	rawType     = reflect.TypeOf(json.RawMessage{})
+)
+
+// coerce rewrites a generic JSON tree so that it decodes into t: object keys
+// are renamed to the field's JSON name (case-insensitively) and scalars are
+// converted to the kind the field expects where that is unambiguous.
+func coerce(v any, t reflect.Type) any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if v == nil {
+		return nil
+	}
+	if t == decimalType {
+		switch x := v.(type) {
+		case json.Number:
+			return x
+		case string:
+			s := strings.TrimSpace(x)
+			if s == "" {
+				return nil
+			}
+			return s
+		case bool:
+			if x {
+				return json.Number("1")
+			}
+			return json.Number("0")
+		}
+		return v
+	}
+	if t == rawType {
+		return v
+	}
+	switch t.Kind() {
+	case reflect.String:
+		switch x := v.(type) {
+		case json.Number:
+			return x.String()
+		case bool:
+			return strconv.FormatBool(x)
+		case string:
+			return x
+		}
+		return v
+	case reflect.Bool:
+		switch x := v.(type) {
+		case string:
+			switch strings.ToLower(strings.TrimSpace(x)) {
+			case "true", "1", "yes", "y":
+				return true
+			case "false", "0", "no", "n", "":
+				return false
+			}
+		case json.Number:
+			f, err := x.Float64()
+			if err == nil {
+				return f != 0
+			}
+		}
+		return v
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		if s, ok := v.(string); ok {
+			if _, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+				return json.Number(strings.TrimSpace(s))
+			}
+		}
+		return v
+	case reflect.Slice:
+		arr, ok := v.([]any)
+		if !ok {
+			if t.Elem().Kind() == reflect.String {
+				// A single value where a list is expected.
+				return []any{coerce(v, t.Elem())}
+			}
+			return v
+		}
+		out := make([]any, len(arr))
+		for i, e := range arr {
+			out[i] = coerce(e, t.Elem())
+		}
+		return out
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		out := make(map[string]any, len(obj))
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name := strings.Split(f.Tag.Get("json"), ",")[0]
+			if name == "" || name == "-" {
+				continue
+			}
+			val, found := obj[name]
+			if !found {
+				for k, kv := range obj {
+					if strings.EqualFold(k, name) {
+						val, found = kv, true
+						break
+					}
+				}
+			}
+			if found {
+				out[name] = coerce(val, f.Type)
+			}
+		}
+		return out
+	}
+	return v
+}
+
+// enum canonicalises an enum value given as a name in any case or as its
+// number. names maps the canonical name to its number.
+type enum struct {
+	field string
+	names map[string]int
+}
+
+func (e enum) parse(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.Atoi(v); err == nil {
+		for name, num := range e.names {
+			if num == n {
+				return name, true
+			}
+		}
+		return "", false
+	}
+	for name := range e.names {
+		if strings.EqualFold(name, v) {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+var (
+	documentTypes = enum{"type", map[string]int{
+		"SalesOrder": 0, "SalesInvoice": 1, "PurchaseOrder": 2, "PurchaseInvoice": 3, "ReturnOrder": 4,
+		"ReturnInvoice": 5, "InventoryTransferOrder": 6, "InventoryTransferInvoice": 7, "ReverseChargeOrder": 8,
+		"ReverseChargeInvoice": 9, "CustomsInvoice": 10, "CustomsOrder": 11, "InventoryTransferOutboundInvoice": 12,
+		"InventoryTransferOutboundOrder": 13, "Any": -1,
+	}}
+	voidReasons = enum{"code", map[string]int{
+		"Unspecified": 0, "PostFailed": 1, "DocDeleted": 2, "DocVoided": 3, "AdjustmentCancelled": 4,
+	}}
+	refundTypes = enum{"refundType", map[string]int{
+		"Full": 0, "Partial": 1, "TaxOnly": 2, "Percentage": 3,
+	}}
+	adjustmentReasons = enum{"adjustmentReason", map[string]int{
+		"NotAdjusted": 0, "SourcingIssue": 1, "ReconciledWithGeneralLedger": 2, "ExemptCertApplied": 3,
+		"PriceAdjusted": 4, "ProductReturned": 5, "ProductExchanged": 6, "BadDebt": 7, "Other": 8, "Offline": 9,
+	}}
+	taxOverrideTypes = enum{"taxOverride.type", map[string]int{
+		"None": 0, "TaxAmount": 1, "Exemption": 2, "TaxDate": 3, "AccruedTaxAmount": 4, "DeriveTaxable": 5,
+		"OutOfHarbor": 6, "TaxAmountByTaxType": 7, "VendorChargedTax": 8,
+	}}
+	documentStatuses = enum{"status", map[string]int{
+		"Temporary": 0, "Saved": 1, "Posted": 2, "Committed": 3, "Cancelled": 4, "Adjusted": 5, "Queued": 6,
+		"PendingApproval": 7, "Uncommitted": 12, "Any": -1,
+	}}
+	textCases = enum{"textCase", map[string]int{"Default": 0, "Upper": 1, "Mixed": 2}}
+)
+
+// isOrderType reports whether a document type is temporary (never stored).
+func isOrderType(docType string) bool { return strings.HasSuffix(docType, "Order") }

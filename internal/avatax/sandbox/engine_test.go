@@ -1,0 +1,224 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/taxbridge/taxbridge/internal/avatax"
+)
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func TestTaxMath(t *testing.T) {
+	tests := []struct {
+		name      string
+		postal    string
+		amount    string
+		included  bool
+		taxCode   string
+		wantTax   string
+		wantTaxab string
+		wantLine  string
+		wantRows  int
+	}{
+		{"Irvine 7.75%", "92614", "100", false, "", "7.75", "100", "100", 5},
+		{"Seattle 10.25%", "98101", "100", false, "P0000000", "10.25", "100", "100", 4},
+		{"New York 8.875%", "10118", "100", false, "", "8.88", "100", "100", 4},
+		{"Austin 8.25%", "78701", "100", false, "", "8.25", "100", "100", 4},
+		{"Chicago 10.25%", "60601", "100", false, "", "10.25", "100", "100", 4},
+		{"Portland no sales tax", "97201", "100", false, "", "0", "100", "100", 0},
+		{"ZIP+4 accepted", "92614-8201", "100", false, "", "7.75", "100", "100", 5},
+		// 90 × 0.0025 = 0.225 → 0.23 (half away from zero); CA rows: 5.40 + 0.23 + 0 + 0.90 + 0.45.
+		{"half away from zero", "92614", "90", false, "", "6.98", "90", "90", 5},
+		// Per-detail rounding: 10.01 × (0.04, 0, 0.045, 0.00375) = 0.40 + 0.45 + 0.04 = 0.89.
+		{"per detail rounding", "10118", "10.01", false, "", "0.89", "10.01", "10.01", 4},
+		{"non-taxable", "92614", "100", false, "NT", "0", "0", "100", 5},
+		{"freight taxable", "92614", "10", false, "FR020100", "0.78", "10", "10", 5},
+		// 107.75 / 1.0775 = 100 → tax 7.75.
+		{"tax included", "92614", "107.75", true, "", "7.75", "100", "100", 5},
+		// 10 / 1.1025 = 9.0703 → 9.07, tax 0.93.
+		{"tax included rounding", "98101", "10", true, "", "0.93", "9.07", "9.07", 4},
+		{"negative amounts round symmetrically", "92614", "-90", false, "", "-6.98", "-90", "-90", 5},
+		{"Canada Ontario HST", "M5V 3L9", "100", false, "", "13", "100", "100", 1},
+		{"Canada Quebec GST+QST", "H9W 5E1", "100", false, "", "14.98", "100", "100", 2},
+		{"Canada BC GST+PST", "V6B1A1", "100", false, "", "12", "100", "100", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, Options{})
+			req := invoice("M1", "SalesOrder", false, tt.postal, tt.amount)
+			line := req["lines"].([]map[string]any)[0]
+			line["taxIncluded"] = tt.included
+			line["taxCode"] = tt.taxCode
+			if strings.ContainsAny(tt.postal, "MHV") {
+				req["addresses"].(map[string]any)["shipTo"].(map[string]any)["country"] = "CA"
+			}
+			r := e.call("POST", "/api/v2/transactions/create", req)
+			if r.status != 201 {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			tm := r.tx(t)
+			l := tm.Lines[0]
+			wantDec(t, "line tax", l.Tax, tt.wantTax)
+			wantDec(t, "taxable", l.TaxableAmount, tt.wantTaxab)
+			wantDec(t, "lineAmount", l.LineAmount, tt.wantLine)
+			wantDec(t, "totalTax", tm.TotalTax, tt.wantTax)
+			wantDec(t, "totalTaxCalculated", tm.TotalTaxCalculated, tt.wantTax)
+			if len(l.Details) != tt.wantRows {
+				t.Fatalf("details %d, want %d", len(l.Details), tt.wantRows)
+			}
+			sum := dec("0")
+			for _, d := range l.Details {
+				if !d.Tax.Equal(d.Tax.Round(2)) {
+					t.Errorf("detail %s tax %s not rounded", d.JurisName, d.Tax)
+				}
+				sum = sum.Add(d.Tax)
+			}
+			wantDec(t, "Σ details", sum, tt.wantTax)
+			sumSummary := dec("0")
+			for _, s := range tm.Summary {
+				sumSummary = sumSummary.Add(s.Tax)
+			}
+			wantDec(t, "Σ summary", sumSummary, tt.wantTax)
+			if tt.included && !l.TaxIncluded {
+				t.Error("taxIncluded not echoed")
+			}
+		})
+	}
+}
+
+func TestHalfAwayFromZeroDetail(t *testing.T) {
+	e := newEnv(t, Options{})
+	r := e.call("POST", "/api/v2/transactions/create", invoice("H1", "SalesOrder", false, "92614", "90"))
+	tm := r.tx(t)
+	for _, d := range tm.Lines[0].Details {
+		if d.JurisName == "ORANGE" {
+			wantDec(t, "Orange county 90 × 0.0025", d.Tax, "0.23")
+		}
+	}
+}
+
+func TestTotalsAreSumsOfLines(t *testing.T) {
+	e := newEnv(t, Options{})
+	// Help-centre example at 9%: line-level rounding gives 3.67 + 0.18 + 1.35.
+	r := e.call("POST", "/api/v2/transactions/create", invoice("TL", "SalesOrder", false, "60601", "40.80", "1.98", "14.99"))
+	tm := r.tx(t)
+	sum := dec("0")
+	for _, l := range tm.Lines {
+		sum = sum.Add(l.Tax)
+	}
+	wantDec(t, "totalTax", tm.TotalTax, sum.String())
+	wantDec(t, "totalAmount", tm.TotalAmount, "57.77")
+	if len(tm.Summary) != 4 {
+		t.Errorf("summary rows %d", len(tm.Summary))
+	}
+	for _, s := range tm.Summary {
+		if s.JurisType != "State" && s.JurisType != "County" && s.JurisType != "City" && s.JurisType != "Special" {
+			t.Errorf("summary jurisType %q", s.JurisType)
+		}
+		wantDec(t, "summary taxable "+s.JurisName, s.Taxable, "57.77")
+	}
+}
+
+func TestSourcing(t *testing.T) {
+	e := newEnv(t, Options{})
+	tests := []struct {
+		name     string
+		addr     map[string]any
+		lineAddr map[string]any
+		wantTax  string
+		wantSrc  string
+	}{
+		{"destination", map[string]any{
+			"shipFrom": map[string]any{"postalCode": "98101", "country": "US"},
+			"shipTo":   map[string]any{"postalCode": "60601", "country": "US"}}, nil, "10.25", "Destination"},
+		{"singleLocation", map[string]any{
+			"singleLocation": map[string]any{"postalCode": "92614", "country": "US"}}, nil, "7.75", "Destination"},
+		{"line addresses override", map[string]any{
+			"shipFrom": map[string]any{"postalCode": "98101", "country": "US"},
+			"shipTo":   map[string]any{"postalCode": "60601", "country": "US"}},
+			map[string]any{"shipTo": map[string]any{"postalCode": "97201", "country": "US"}}, "0", "Destination"},
+		{"origin-based intrastate (TX)", map[string]any{
+			"shipFrom": map[string]any{"postalCode": "78701", "country": "US"},
+			"shipTo":   map[string]any{"postalCode": "77002", "country": "US"}}, nil, "8.25", "Origin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			line := map[string]any{"amount": 100}
+			if tt.lineAddr != nil {
+				line["addresses"] = tt.lineAddr
+			}
+			req := map[string]any{"type": "SalesOrder", "customerCode": "c", "date": "2024-01-01", "addresses": tt.addr, "lines": []any{line}}
+			r := e.call("POST", "/api/v2/transactions/create", req)
+			if r.status != 201 {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			tm := r.tx(t)
+			wantDec(t, "tax", tm.TotalTax, tt.wantTax)
+			if tm.Lines[0].Sourcing != tt.wantSrc {
+				t.Errorf("sourcing %s", tm.Lines[0].Sourcing)
+			}
+		})
+	}
+}
+
+func TestAddressErrors(t *testing.T) {
+	e := newEnv(t, Options{})
+	tests := []struct {
+		name        string
+		shipTo      map[string]any
+		wantCode    string
+		wantSub     string
+		wantMessage string
+	}{
+		{"unknown postal code", map[string]any{"line1": "1 X St", "city": "Nowhere", "region": "WA", "postalCode": "98999", "country": "US"},
+			"GetTaxError", "JurisdictionNotFoundError", "Unable to determine the taxing jurisdictions."},
+		{"zip not in state", map[string]any{"line1": "1 X St", "region": "PA", "postalCode": "00000", "country": "US"},
+			"GetTaxError", "InvalidZipForStateError", "Tax calculation cannot be determined. Zip is not valid for the state."},
+		{"unknown state", map[string]any{"line1": "1 X St", "city": "Y", "region": "STATE_ABBR_6", "postalCode": "35005", "country": "US"},
+			"GetTaxError", "", "Invalid or missing state/province code (STA)."},
+		{"incomplete", map[string]any{"line1": "1 X St", "country": "US"},
+			"InvalidAddress", "", "The address value was incomplete."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := invoice("E1", "SalesOrder", false, "x")
+			req["addresses"].(map[string]any)["shipTo"] = tt.shipTo
+			r := e.call("POST", "/api/v2/transactions/create", req)
+			if r.status != 400 {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			er := r.err(t)
+			if er.Code != tt.wantCode || er.Message != tt.wantMessage || er.Details[0].FaultSubCode != tt.wantSub {
+				t.Errorf("error = %+v", er)
+			}
+			if tt.wantCode == "GetTaxError" && er.Details[0].RefersTo != "Addresses[1]" {
+				t.Errorf("refersTo %q", er.Details[0].RefersTo)
+			}
+		})
+	}
+}
+
+func TestExemptionAndOverride(t *testing.T) {
+	e := newEnv(t, Options{})
+	req := invoice("X1", "SalesOrder", false, "92614")
+	req["exemptionNo"] = "EX-1"
+	tm := e.call("POST", "/api/v2/transactions/create", req).tx(t)
+	wantDec(t, "exempt tax", tm.TotalTax, "0")
+	wantDec(t, "totalExempt", tm.TotalExempt, "100")
+
+	req = invoice("X2", "SalesOrder", false, "92614")
+	req["entityUseCode"] = "A"
+	tm = e.call("POST", "/api/v2/transactions/create", req).tx(t)
+	wantDec(t, "entity use tax", tm.TotalTax, "0")
+
+	req = invoice("X3", "SalesOrder", false, "92614")
+	req["lines"].([]map[string]any)[0]["taxOverride"] = map[string]any{"type": "TaxAmount", "taxAmount": "5", "reason": "test"}
+	tm = e.call("POST", "/api/v2/transactions/create", req).tx(t)
+	wantDec(t, "override tax", tm.TotalTax, "5")
+	wantDec(t, "calculated", tm.TotalTaxCalculated, "7.75")
+	if tm.Lines[0].TaxOverrideType != avatax.OverrideTaxAmount {
+		t.Errorf("override type %s", tm.Lines[0].TaxOverrideType)
+	}
+}

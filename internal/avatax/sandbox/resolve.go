@@ -1,0 +1,198 @@
+package sandbox
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/taxbridge/taxbridge/internal/avatax"
+)
+
+// addresses/resolve, GET (query) and POST (AddressValidationInfo).
+//
+// Rules:
+//   - postalCode longer than 11 characters → 400 StringLengthError;
+//   - neither a postal code, nor line1 + city + region, nor line1 + postal
+//     code, nor coordinates → 400 InvalidAddress "The address value was
+//     incomplete.";
+//   - a postal code in the jurisdiction table → the validated address
+//     (upper case, ZIP+4, coordinates), resolutionQuality Intersection and
+//     the tax authorities; a street line without a house number, or with a
+//     one-letter street name, adds an Error message as AvaTax does;
+//   - a well-formed postal code outside the table → "The address is not
+//     deliverable." (NotCoded); a malformed one → "Address not geocoded."
+//     and "The city could not be determined." (External).
+
+func (s *Sandbox) resolveGet(req *request) (int, any, *apiError) {
+	q := req.query
+	in := addressReq{
+		Line1: q["line1"], Line2: q["line2"], Line3: q["line3"], City: q["city"], Region: q["region"],
+		Country: q["country"], PostalCode: q["postalcode"], TextCase: q["textcase"],
+	}
+	for _, k := range []string{"latitude", "longitude"} {
+		if v := strings.TrimSpace(q[k]); v != "" {
+			dv, err := decimal.NewFromString(v)
+			if err != nil {
+				return 0, nil, errJSONFormat("The value for field '" + k + "' is not a number.")
+			}
+			if k == "latitude" {
+				in.Latitude = &dv
+			} else {
+				in.Longitude = &dv
+			}
+		}
+	}
+	return s.resolve(in)
+}
+
+func (s *Sandbox) resolvePost(req *request) (int, any, *apiError) {
+	var in addressReq
+	empty, apiErr := decodeLenient(req.body, &in)
+	if apiErr != nil {
+		return 0, nil, apiErr
+	}
+	if empty {
+		return 0, nil, errModelRequired()
+	}
+	return s.resolve(in)
+}
+
+var (
+	houseNumberRE = regexp.MustCompile(`^\s*\d+[A-Za-z]?\s+(\S.*)$`)
+)
+
+func (s *Sandbox) resolve(in addressReq) (int, any, *apiError) {
+	if len(in.PostalCode) > 11 {
+		return 0, nil, errStringLength("postalCode", 11)
+	}
+	postal := strings.TrimSpace(in.PostalCode)
+	hasLatLon := in.Latitude != nil && in.Longitude != nil
+	if postal == "" && !(in.Line1 != "" && in.City != "" && in.Region != "") && !hasLatLon {
+		return 0, nil, errInvalidAddress("NULL")
+	}
+	out := avatax.AddressResolutionModel{Address: avatax.AddressValidationInfo{
+		Line1: in.Line1, Line2: in.Line2, Line3: in.Line3, City: in.City, Region: in.Region,
+		Country: in.Country, PostalCode: in.PostalCode, Latitude: in.Latitude, Longitude: in.Longitude,
+	}}
+	if tc, ok := textCases.parse(in.TextCase); ok && in.TextCase != "" {
+		out.Address.TextCase = tc
+	}
+	country := canonicalCountry(in.Country)
+	echo := avatax.ValidatedAddressInfo{
+		AddressType: "UnknownAddressType", Line1: in.Line1, Line2: in.Line2, Line3: in.Line3,
+		City: in.City, Region: in.Region, Country: country, PostalCode: in.PostalCode,
+	}
+
+	var p *place
+	switch country {
+	case "US":
+		if z := zip5(postal); z != "" {
+			if pl, ok := usPlaces[z]; ok {
+				p = &pl
+			}
+		} else if postal == "" {
+			region, _ := canonicalRegion("US", in.Region)
+			for _, pl := range usPlaces {
+				if pl.Region == region && strings.EqualFold(pl.City, strings.TrimSpace(in.City)) {
+					pl := pl
+					p = &pl
+					break
+				}
+			}
+		}
+	case "CA":
+		if pl, ok := caPlace(postal); ok {
+			p = &pl
+		}
+	}
+
+	if p == nil {
+		if postal != "" && (country == "US" && zip5(postal) != "" && zipRegion(zip5(postal)) != "" ||
+			country == "CA" && caPostalRE.MatchString(postal)) {
+			out.ValidatedAddresses = []avatax.ValidatedAddressInfo{echo}
+			out.ResolutionQuality = "NotCoded"
+			out.Messages = []avatax.AvaTaxMessage{{
+				Summary:  "The address is not deliverable.",
+				Details:  "The physical location exists but there are no homes on this street. One reason might be railroad tracks or rivers running alongside this street, as they would prevent construction of homes in this location.",
+				RefersTo: "address", Severity: "Error", Source: "Avalara.AvaTax.Services.Address",
+			}}
+			return http.StatusOK, out, nil
+		}
+		out.ValidatedAddresses = []avatax.ValidatedAddressInfo{echo}
+		out.ResolutionQuality = "External"
+		out.Messages = []avatax.AvaTaxMessage{
+			{Summary: "Address not geocoded.", Details: "Address cannot be geocoded.", RefersTo: "Address",
+				Severity: "Error", Source: "Avalara.AvaTax.Common"},
+			{Summary: "The city could not be determined.", Details: "The city could not be found or determined from postal code.",
+				RefersTo: "Address.City", Severity: "Error", Source: "Avalara.AvaTax.Common"},
+		}
+		return http.StatusOK, out, nil
+	}
+
+	lat, lon := d(p.Lat), d(p.Lon)
+	out.Coordinates = &avatax.CoordinateInfo{Latitude: lat, Longitude: lon}
+	out.ResolutionQuality = "Intersection"
+	echo.Latitude, echo.Longitude = &lat, &lon
+
+	m := houseNumberRE.FindStringSubmatch(in.Line1)
+	switch {
+	case in.Line1 != "" && m == nil:
+		out.ValidatedAddresses = []avatax.ValidatedAddressInfo{echo}
+		out.ResolutionQuality = "NotCoded"
+		out.Messages = []avatax.AvaTaxMessage{{
+			Summary:  "An exact street name match could not be found",
+			Details:  "An exact street name match could not be found and phonetically matching the street name resulted in either no matches or matches to more than one street name.",
+			RefersTo: "Address.Line0", Severity: "Error", Source: "Avalara.AvaTax.Services.Address",
+		}}
+		return http.StatusOK, out, nil
+	case m != nil && len(strings.TrimSpace(m[1])) < 2:
+		out.ValidatedAddresses = []avatax.ValidatedAddressInfo{echo}
+		out.Messages = []avatax.AvaTaxMessage{{
+			Summary:  "The address number is out of range",
+			Details:  "The address was found but the street number in the input address was not between the low and high range of the post office database.",
+			RefersTo: "Address.Line0", Severity: "Error", Source: "Avalara.AvaTax.Common",
+		}}
+		return http.StatusOK, out, nil
+	}
+
+	upper := strings.ToUpper
+	if tc, _ := textCases.parse(in.TextCase); tc == "Mixed" {
+		upper = titleCase
+	}
+	addrType := "StreetOrResidentialAddress"
+	if in.Line1 == "" {
+		addrType = "UnknownAddressType"
+	}
+	out.ValidatedAddresses = []avatax.ValidatedAddressInfo{{
+		AddressType: addrType, Line1: upper(in.Line1), Line2: upper(in.Line2), Line3: upper(in.Line3),
+		City: upper(p.City), Region: p.Region, Country: p.Country, PostalCode: p.Plus4,
+		Latitude: &lat, Longitude: &lon,
+	}}
+	out.TaxAuthorities = taxAuthorities(p)
+	return http.StatusOK, out, nil
+}
+
+func taxAuthorities(p *place) []avatax.TaxAuthorityInfo {
+	var out []avatax.TaxAuthorityInfo
+	for _, r := range p.Rows {
+		if r.Rate.IsZero() && r.Type != "STA" {
+			continue
+		}
+		out = append(out, avatax.TaxAuthorityInfo{
+			AvalaraID: r.Code, JurisdictionName: r.Name, JurisdictionType: r.jurisdictionType(), SignatureCode: r.Sig,
+		})
+	}
+	return out
+}
+
+func titleCase(s string) string {
+	words := strings.Fields(strings.ToLower(s))
+	for i, w := range words {
+		if w != "" {
+			words[i] = strings.ToUpper(w[:1]) + w[1:]
+		}
+	}
+	return strings.Join(words, " ")
+}

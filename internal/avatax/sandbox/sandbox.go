@@ -1,0 +1,363 @@
+// Package sandbox is a local emulator of Avalara AvaTax REST v2: the same
+// paths, JSON, status codes, error envelope and document lifecycle, with a
+// rule-based tax engine over a small jurisdiction table. It serves
+// /api/v2/... as an http.Handler, in-process from tests or as the
+// cmd/avatax-sandbox server.
+package sandbox
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/taxbridge/taxbridge/internal/avatax"
+)
+
+// The documented default credentials of the sandbox.
+const (
+	DefaultAccountID  = "1100000001"
+	DefaultLicenseKey = "sandbox-license-key"
+	DefaultCompany    = "DEFAULT"
+)
+
+// Options configures a Sandbox.
+type Options struct {
+	AccountID  string           // default DefaultAccountID
+	LicenseKey string           // default DefaultLicenseKey
+	Strict     bool             // only Companies exist; others get Avalara's 404
+	Companies  []string         // configured company codes (default ["DEFAULT"])
+	Now        func() time.Time // optional clock
+
+	// ForceTimeoutDelay is how long $include=ForceTimeout waits before it
+	// fails with TimeoutRequested (default 30s, as on Avalara; negative
+	// means no wait).
+	ForceTimeoutDelay time.Duration
+}
+
+// Sandbox is an in-memory AvaTax. It is safe for concurrent use.
+type Sandbox struct {
+	opts Options
+
+	mu        sync.Mutex
+	docs      map[docKey]*docRecord
+	companies map[string]int64 // upper-cased code → id
+	nextID    int64
+	calls     map[string]int
+}
+
+// New returns a sandbox with no documents.
+func New(opts Options) *Sandbox {
+	if opts.AccountID == "" {
+		opts.AccountID = DefaultAccountID
+	}
+	if opts.LicenseKey == "" {
+		opts.LicenseKey = DefaultLicenseKey
+	}
+	if len(opts.Companies) == 0 {
+		opts.Companies = []string{DefaultCompany}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Sandbox{
+		opts:      opts,
+		docs:      map[docKey]*docRecord{},
+		companies: map[string]int64{},
+		nextID:    80000000001,
+		calls:     map[string]int{},
+	}
+	for _, c := range opts.Companies {
+		s.companyID(c)
+	}
+	return s
+}
+
+func (s *Sandbox) now() time.Time { return s.opts.Now() }
+
+// Calls returns the number of requests received per operation name ("ping",
+// "create", "createoradjust", "get", "list", "commit", "uncommit", "void",
+// "adjust", "refund", "resolve", ...).
+func (s *Sandbox) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// Document returns the current version of a stored document. An empty
+// docType picks SalesInvoice when several types share the code.
+func (s *Sandbox) Document(companyCode, code, docType string) (avatax.TransactionModel, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.find(companyCode, code, docType)
+	if rec == nil {
+		return avatax.TransactionModel{}, false
+	}
+	return rec.current(), true
+}
+
+// Documents returns every current (non-Adjusted) stored document of a
+// company, sorted by code then type.
+func (s *Sandbox) Documents(companyCode string) []avatax.TransactionModel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []avatax.TransactionModel
+	for k, rec := range s.docs {
+		if k.company == strings.ToUpper(companyCode) {
+			out = append(out, rec.current())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Code != out[j].Code {
+			return out[i].Code < out[j].Code
+		}
+		return out[i].Type < out[j].Type
+	})
+	return out
+}
+
+// ServeHTTP serves the AvaTax REST v2 API under /api/v2/.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	corr := r.Header.Get("X-Correlation-Id")
+	if corr == "" {
+		corr = newUUID()
+	}
+	w.Header().Set("x-correlation-id", corr)
+
+	rt, params, ok := match(r.Method, r.URL.EscapedPath())
+	if !ok {
+		// Avalara answers a route miss with an empty, non-JSON 404.
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	s.mu.Lock()
+	s.calls[rt.op]++
+	s.mu.Unlock()
+
+	if !rt.anonymous {
+		if apiErr := s.authenticate(r); apiErr != nil {
+			writeError(w, apiErr)
+			return
+		}
+	}
+	var body []byte
+	if r.Body != nil {
+		b, err := io.ReadAll(io.LimitReader(r.Body, 32<<20))
+		if err != nil {
+			writeError(w, errJSONFormat("could not read the request body"))
+			return
+		}
+		body = b
+	}
+	req := &request{r: r, params: params, body: body, query: lowerQuery(r.URL.Query())}
+	status, out, apiErr := rt.handle(s, req)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	writeJSON(w, status, out)
+}
+
+// request is a matched API request.
+type request struct {
+	r      *http.Request
+	params map[string]string
+	body   []byte
+	query  map[string]string // lower-cased keys
+}
+
+func lowerQuery(q url.Values) map[string]string {
+	m := make(map[string]string, len(q))
+	for k, v := range q {
+		if len(v) > 0 {
+			m[strings.ToLower(k)] = v[0]
+		}
+	}
+	return m
+}
+
+type handler func(s *Sandbox, req *request) (int, any, *apiError)
+
+type route struct {
+	method    string
+	pattern   []string // literal segments, or "{name}"
+	op        string
+	anonymous bool
+	handle    handler
+}
+
+var routes = allRoutes()
+
+func allRoutes() []route {
+	out := append([]route{}, coreRoutes...)
+	return append(out, moreRoutes...)
+}
+
+var coreRoutes = []route{
+	{method: "GET", pattern: split("utilities/ping"), op: "ping", anonymous: true, handle: (*Sandbox).ping},
+	{method: "POST", pattern: split("transactions/create"), op: "create", handle: (*Sandbox).create},
+	{method: "POST", pattern: split("transactions/createoradjust"), op: "createoradjust", handle: (*Sandbox).createOrAdjust},
+	{method: "GET", pattern: split("companies/{company}/transactions/{code}"), op: "get", handle: (*Sandbox).get},
+	{method: "GET", pattern: split("companies/{company}/transactions/{code}/types/{type}"), op: "get", handle: (*Sandbox).get},
+	{method: "POST", pattern: split("companies/{company}/transactions/{code}/commit"), op: "commit", handle: (*Sandbox).commit},
+	{method: "POST", pattern: split("companies/{company}/transactions/{code}/void"), op: "void", handle: (*Sandbox).void},
+	{method: "POST", pattern: split("companies/{company}/transactions/{code}/refund"), op: "refund", handle: (*Sandbox).refund},
+	{method: "GET", pattern: split("addresses/resolve"), op: "resolve", handle: (*Sandbox).resolveGet},
+	{method: "POST", pattern: split("addresses/resolve"), op: "resolve", handle: (*Sandbox).resolvePost},
+}
+
+func split(p string) []string { return strings.Split(p, "/") }
+
+// match finds the route of a request path (escaped, as on the wire).
+// Literal segments compare case-insensitively, as on Avalara's servers;
+// parameters are unescaped, including Avalara's _-ava2f-_ style markers.
+func match(method, escapedPath string) (route, map[string]string, bool) {
+	const prefix = "/api/v2/"
+	if len(escapedPath) < len(prefix) || !strings.EqualFold(escapedPath[:len(prefix)], prefix) {
+		return route{}, nil, false
+	}
+	rest := strings.TrimSuffix(escapedPath[len(prefix):], "/")
+	segs := strings.Split(rest, "/")
+	for _, rt := range routes {
+		if rt.method != method || len(rt.pattern) != len(segs) {
+			continue
+		}
+		params := map[string]string{}
+		ok := true
+		for i, p := range rt.pattern {
+			if strings.HasPrefix(p, "{") {
+				if segs[i] == "" {
+					ok = false
+					break
+				}
+				v, err := url.PathUnescape(segs[i])
+				if err != nil {
+					ok = false
+					break
+				}
+				params[strings.Trim(p, "{}")] = decodeCodeMarkers(v)
+				continue
+			}
+			if !strings.EqualFold(p, segs[i]) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return rt, params, true
+		}
+	}
+	return route{}, nil, false
+}
+
+var codeMarkers = strings.NewReplacer("_-ava2f-_", "/", "_-ava2b-_", "+", "_-ava3f-_", "?", "_-ava25-_", "%", "_-ava23-_", "#")
+
+func decodeCodeMarkers(s string) string { return codeMarkers.Replace(s) }
+
+// authenticate checks HTTP Basic account id and license key.
+func (s *Sandbox) authenticate(r *http.Request) *apiError {
+	if s.authenticated(r) {
+		return nil
+	}
+	return errAuthentication()
+}
+
+func (s *Sandbox) authenticated(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	if len(h) < 6 || !strings.EqualFold(h[:6], "Basic ") {
+		return false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[6:]))
+	if err != nil {
+		return false
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	return ok && user == s.opts.AccountID && pass == s.opts.LicenseKey
+}
+
+func (s *Sandbox) ping(req *request) (int, any, *apiError) {
+	res := avatax.PingResultModel{Version: softwareVersion, Authenticated: false, AuthenticationType: "None"}
+	if s.authenticated(req.r) {
+		res.Authenticated = true
+		res.AuthenticationType = "AccountIdLicenseKey"
+		res.AuthenticatedUserName = s.opts.AccountID
+		res.AuthenticatedUserID = 1
+		res.AuthenticatedAccountID = parseAccountID(s.opts.AccountID)
+	}
+	return http.StatusOK, res, nil
+}
+
+func parseAccountID(s string) int64 {
+	var n int64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+// companyExists reports whether a company code is known. Outside strict
+// mode every company exists.
+func (s *Sandbox) companyExists(code string) bool {
+	if !s.opts.Strict {
+		return true
+	}
+	for _, c := range s.opts.Companies {
+		if strings.EqualFold(c, code) {
+			return true
+		}
+	}
+	return false
+}
+
+// companyID returns a stable id for a company code; callers hold s.mu or
+// are in New.
+func (s *Sandbox) companyID(code string) int64 {
+	k := strings.ToUpper(code)
+	if id, ok := s.companies[k]; ok {
+		return id
+	}
+	id := int64(900001 + len(s.companies))
+	s.companies[k] = id
+	return id
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, newError(http.StatusInternalServerError, "InternalServerError", "An internal error occurred.", err.Error(), "AvaTaxApiServer"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	b, _ := json.Marshal(e.Body)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(b)
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,156 @@
+// Package bus is taxbridge's NATS JetStream wiring: subjects, the streams,
+// consumer and KV bucket it provisions, publishing with dedup ids, and the
+// embedded server used when no NATS URL is configured.
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/taxbridge/taxbridge/internal/events"
+)
+
+// Names of the JetStream resources taxbridge uses.
+const (
+	EventsStream  = "OMS"           // inbound OMS events: oms.<type>.<order>
+	ResultsStream = "TAX"           // outbound results and errors
+	DLQStream     = "TAXBRIDGE_DLQ" // dead letters
+	OrdersBucket  = "tax_orders"    // per-order records
+	WorkerName    = "taxbridge"     // durable consumer of EventsStream
+)
+
+// Subject prefixes.
+const (
+	EventsPrefix  = "oms."
+	ResultsPrefix = "tax.results."
+	ErrorsPrefix  = "tax.errors."
+	DLQPrefix     = "taxbridge.dlq."
+)
+
+// Headers taxbridge sets on the messages it publishes.
+const (
+	HeaderValidationError = "Taxbridge-Validation-Error"
+	HeaderDeadLetterFrom  = "Taxbridge-Dead-Letter-Subject"
+	HeaderDeliveries      = "Taxbridge-Deliveries"
+)
+
+// EventSubject is the subject an OMS event of type t for an order goes to.
+func EventSubject(t events.Type, orderID string) string {
+	return EventsPrefix + string(t) + "." + Token(orderID)
+}
+
+// ResultSubject and ErrorSubject are where an order's results and errors go.
+func ResultSubject(orderID string) string { return ResultsPrefix + Token(orderID) }
+
+// ErrorSubject is where an order's tax errors go.
+func ErrorSubject(orderID string) string { return ErrorsPrefix + Token(orderID) }
+
+// Token escapes an id so that it is one subject token and a valid KV key:
+// letters, digits, '-' and '_' stay, '_' and everything else become _XX hex.
+func Token(id string) string {
+	var b strings.Builder
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "_%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// Topology sets the retention of the provisioned resources.
+type Topology struct {
+	Replicas        int
+	DuplicateWindow time.Duration // broker-side dedup of event ids
+	EventsMaxAge    time.Duration
+	ResultsMaxAge   time.Duration
+	DLQMaxAge       time.Duration
+	AckWait         time.Duration
+	MaxDeliver      int
+	MaxAckPending   int
+}
+
+// DefaultTopology is what taxbridge provisions unless configured otherwise.
+var DefaultTopology = Topology{
+	Replicas:        1,
+	DuplicateWindow: 2 * time.Minute,
+	EventsMaxAge:    7 * 24 * time.Hour,
+	ResultsMaxAge:   7 * 24 * time.Hour,
+	DLQMaxAge:       30 * 24 * time.Hour,
+	AckWait:         30 * time.Second,
+	MaxDeliver:      20,
+	MaxAckPending:   1000,
+}
+
+// Resources are the provisioned consumer and bucket.
+type Resources struct {
+	Consumer jetstream.Consumer
+	Orders   jetstream.KeyValue
+}
+
+// Provision creates or updates the streams, the worker's durable consumer
+// and the orders bucket. It is idempotent and safe to run from every replica.
+func Provision(ctx context.Context, js jetstream.JetStream, t Topology) (*Resources, error) {
+	streams := []jetstream.StreamConfig{
+		{Name: EventsStream, Subjects: []string{EventsPrefix + ">"}, Storage: jetstream.FileStorage,
+			Replicas: t.Replicas, Duplicates: t.DuplicateWindow, MaxAge: t.EventsMaxAge,
+			Description: "OMS order, parcel and line item group events and workflow actions"},
+		{Name: ResultsStream, Subjects: []string{ResultsPrefix + ">", ErrorsPrefix + ">"}, Storage: jetstream.FileStorage,
+			Replicas: t.Replicas, Duplicates: t.DuplicateWindow, MaxAge: t.ResultsMaxAge,
+			Description: "computed tax for write-back, and tax errors to fix"},
+		{Name: DLQStream, Subjects: []string{DLQPrefix + ">"}, Storage: jetstream.FileStorage,
+			Replicas: t.Replicas, MaxAge: t.DLQMaxAge,
+			Description: "events taxbridge could not process, with the reason in a header"},
+	}
+	for _, cfg := range streams {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("provision stream %s: %w", cfg.Name, err)
+		}
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: OrdersBucket, History: 5, Replicas: t.Replicas, Storage: jetstream.FileStorage,
+		Description: "per-order tax records, written with compare-and-swap",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("provision bucket %s: %w", OrdersBucket, err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
+		Durable: WorkerName, Description: "taxbridge worker",
+		FilterSubject: EventsPrefix + ">", AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: t.AckWait, MaxDeliver: t.MaxDeliver, MaxAckPending: t.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("provision consumer %s: %w", WorkerName, err)
+	}
+	return &Resources{Consumer: cons, Orders: kv}, nil
+}
+
+// Publish sends an event with its id as Nats-Msg-Id, so the stream drops
+// a repeat inside its duplicate window.
+func Publish(ctx context.Context, js jetstream.JetStream, subject string, env events.Envelope, hdr nats.Header) (*jetstream.PubAck, error) {
+	data, err := json.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s event %s: %w", env.Type, env.ID, err)
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = data
+	for k, v := range hdr {
+		msg.Header[k] = v
+	}
+	msg.Header.Set("Content-Type", "application/cloudevents+json")
+	ack, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(env.ID))
+	if err != nil {
+		return nil, fmt.Errorf("publish %s event %s to %s: %w", env.Type, env.ID, subject, err)
+	}
+	return ack, nil
+}

@@ -1,0 +1,129 @@
+// Package config reads taxbridge's process settings from TAXBRIDGE_*
+// environment variables.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Prefix of every environment variable.
+const Prefix = "TAXBRIDGE"
+
+// Config holds the process settings.
+type Config struct {
+	// NATSURL of an existing NATS server; empty starts an embedded one.
+	NATSURL string `envconfig:"NATS_URL" desc:"NATS server URL; empty: start an embedded nats-server with JetStream"`
+	// NATSCredsFile is a NATS credentials file for NATSURL.
+	NATSCredsFile string `envconfig:"NATS_CREDS" desc:"NATS credentials (.creds) file"`
+	// DataDir stores the embedded server's JetStream data.
+	DataDir string `envconfig:"DATA_DIR" default:"./taxbridge-data" desc:"JetStream storage directory of the embedded nats-server"`
+	// NATSListen makes the embedded server listen on TCP, for the nats CLI.
+	NATSListen string `envconfig:"NATS_LISTEN" default:"127.0.0.1:4222" desc:"host:port the embedded nats-server listens on; empty: in-process only"`
+
+	AvaTaxURL        string `envconfig:"AVATAX_URL" desc:"AvaTax base URL, e.g. https://sandbox-rest.avatax.com; empty with no credentials: the built-in sandbox"`
+	AvaTaxAccountID  string `envconfig:"AVATAX_ACCOUNT_ID" desc:"AvaTax account id"`
+	AvaTaxLicenseKey string `envconfig:"AVATAX_LICENSE_KEY" desc:"AvaTax license key (or use TAXBRIDGE_AVATAX_LICENSE_KEY_FILE)"`
+	// AvaTaxLicenseKeyFile holds the license key, e.g. a mounted secret.
+	AvaTaxLicenseKeyFile string        `envconfig:"AVATAX_LICENSE_KEY_FILE" desc:"file holding the AvaTax license key"`
+	AvaTaxTimeout        time.Duration `envconfig:"AVATAX_TIMEOUT" default:"10s" desc:"timeout of one AvaTax HTTP exchange"`
+
+	TaxConfigFile string `envconfig:"TAX_CONFIG" desc:"tax configuration file (JSON); empty: the built-in example"`
+
+	Concurrency int           `envconfig:"CONCURRENCY" default:"16" desc:"events processed at once"`
+	AckWait     time.Duration `envconfig:"ACK_WAIT" default:"30s" desc:"redelivery timeout of an unacknowledged event; also the lease of an AvaTax call in progress"`
+	MaxDeliver  int           `envconfig:"MAX_DELIVER" default:"20" desc:"deliveries of a failing event before it is dead-lettered"`
+
+	LogLevel string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+// Load reads the environment. Unlike envconfig alone it never falls back to
+// unprefixed variables and rejects set-but-invalid values with their name.
+func Load() (*Config, error) {
+	var c Config
+	// envconfig would read NATS_URL when TAXBRIDGE_NATS_URL is unset, because
+	// the fields carry explicit names; hide such unprefixed variables.
+	restore := hideUnprefixed(&c)
+	err := envconfig.Process(Prefix, &c)
+	restore()
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	if c.AvaTaxLicenseKeyFile != "" {
+		b, err := os.ReadFile(c.AvaTaxLicenseKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("configuration: TAXBRIDGE_AVATAX_LICENSE_KEY_FILE: %w", err)
+		}
+		c.AvaTaxLicenseKey = strings.TrimSpace(string(b))
+	}
+	return &c, c.validate()
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if (c.AvaTaxAccountID == "") != (c.AvaTaxLicenseKey == "") {
+		errs = append(errs, errors.New("TAXBRIDGE_AVATAX_ACCOUNT_ID and TAXBRIDGE_AVATAX_LICENSE_KEY must be set together"))
+	}
+	if c.AvaTaxURL != "" {
+		if u, err := url.Parse(c.AvaTaxURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("TAXBRIDGE_AVATAX_URL %q: want an http(s) URL such as %s", c.AvaTaxURL, "https://sandbox-rest.avatax.com"))
+		}
+		if c.AvaTaxAccountID == "" {
+			errs = append(errs, errors.New("TAXBRIDGE_AVATAX_URL is set but TAXBRIDGE_AVATAX_ACCOUNT_ID and TAXBRIDGE_AVATAX_LICENSE_KEY are not"))
+		}
+	}
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_CONCURRENCY %d: want at least 1", c.Concurrency))
+	}
+	if c.MaxDeliver < 1 {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_MAX_DELIVER %d: want at least 1", c.MaxDeliver))
+	}
+	if c.AckWait < time.Second {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_ACK_WAIT %s: want at least 1s", c.AckWait))
+	}
+	if c.AvaTaxTimeout <= 0 || c.AvaTaxTimeout >= c.AckWait {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_AVATAX_TIMEOUT %s: want more than 0 and less than TAXBRIDGE_ACK_WAIT (%s)", c.AvaTaxTimeout, c.AckWait))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_LOG_LEVEL %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// UsesSandbox reports whether taxbridge runs the built-in AvaTax sandbox.
+func (c *Config) UsesSandbox() bool { return c.AvaTaxAccountID == "" }
+
+// Usage prints the variables, their defaults and descriptions.
+func Usage() error { return envconfig.Usage(Prefix, &Config{}) }
+
+// hideUnprefixed unsets, for the duration of envconfig.Process, the
+// unprefixed variables envconfig would fall back to, and returns a function
+// that restores them.
+func hideUnprefixed(spec *Config) func() {
+	saved := map[string]string{}
+	t := reflect.TypeOf(spec).Elem()
+	for i := 0; i < t.NumField(); i++ {
+		name := t.Field(i).Tag.Get("envconfig")
+		if v, ok := os.LookupEnv(name); ok && name != "" {
+			saved[name] = v
+			os.Unsetenv(name)
+		}
+	}
+	return func() {
+		for k, v := range saved {
+			os.Setenv(k, v)
+		}
+	}
+}

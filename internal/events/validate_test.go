@@ -1,0 +1,89 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+func sampleOrder() Order {
+	return Order{
+		ID: "ORD-1", Date: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), SalesChannel: "web",
+		OrderItems:     []OrderItem{{ID: "OI1", ItemID: "SKU1", Quantity: 2, PricingDetails: ItemPricing{Price: decimal.RequireFromString("20.00")}}},
+		LineItemGroups: []LineItemGroup{{ID: "LIG1", OrderItemID: "OI1", Quantity: 2, State: "pending"}},
+	}
+}
+
+func encode(t *testing.T, typ Type, data any) []byte {
+	t.Helper()
+	env, err := New("evt-1", "test", typ, "ORD-1", time.Now(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestValidateAcceptsEveryInboundType(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range InboundTypes {
+		d := OrderEvent{OrderVersion: 1, Order: sampleOrder(), State: "paid", EntityID: "X"}
+		if typ == RefundOrderTaxes {
+			d.Return = &Return{ID: "RET-1", LineItemGroupIDs: []string{"LIG1"}}
+		}
+		env, err := v.Validate(encode(t, typ, d))
+		if err != nil {
+			t.Errorf("%s: %v", typ, err)
+			continue
+		}
+		if env.Type != typ || env.ID != "evt-1" || env.Subject != "ORD-1" {
+			t.Errorf("%s: decoded %+v", typ, env)
+		}
+	}
+}
+
+func TestValidateNamesTheBadField(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	noReturn := OrderEvent{OrderVersion: 1, Order: sampleOrder()}
+	badQty := OrderEvent{OrderVersion: 1, Order: sampleOrder()}
+	badQty.Order.LineItemGroups[0].Quantity = -1
+	longID := OrderEvent{OrderVersion: 1, Order: sampleOrder()}
+	longID.Order.ID = strings.Repeat("x", 51)
+	tests := []struct {
+		name string
+		raw  []byte
+		want string
+	}{
+		{"not json", []byte("{"), "not a JSON object"},
+		{"unknown type", []byte(`{"type":"order_created"}`), `/type: unknown event type "order_created"`},
+		{"missing return", encode(t, RefundOrderTaxes, noReturn), "/data: missing property 'return'"},
+		{"negative quantity", encode(t, RefreshOrderTaxes, badQty), "/data/order/line_item_groups/0/quantity"},
+		{"order id too long", encode(t, VoidOrderTaxes, longID), "/data/order/id"},
+		{"bad amount", []byte(strings.Replace(string(encode(t, VoidOrderTaxes, noReturn)), `"price":20`, `"price":"twenty"`, 1)), "/data/order/order_items/0/pricing_details/price"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.Validate(tt.raw)
+			var ie *InvalidError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err = %v, want *InvalidError", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %q, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,224 @@
+// Package store keeps the per-order tax record in a JetStream KV bucket,
+// written only with compare-and-swap on its revision.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/shopspring/decimal"
+
+	"github.com/taxbridge/taxbridge/internal/bus"
+	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/lifecycle"
+)
+
+// Record is everything taxbridge knows about one order's tax.
+type Record struct {
+	OrderID string          `json:"order_id"`
+	State   lifecycle.State `json:"state"`
+	// OrderVersion and Order are the newest snapshot seen; an older one
+	// never replaces a newer one.
+	OrderVersion int64         `json:"order_version"`
+	Order        *events.Order `json:"order,omitempty"`
+	// ActionVersion is the order version of the last refresh or void that
+	// took effect; older ones are stale and ignored.
+	ActionVersion int64 `json:"action_version"`
+	// Sale is the order's SalesInvoice, once one exists.
+	Sale *Document `json:"sale,omitempty"`
+	// Returns are the refunds asked for, by return id, in arrival order.
+	Returns []Return `json:"returns,omitempty"`
+	// Intent is an AvaTax call started and not yet recorded as done.
+	Intent *Intent `json:"intent,omitempty"`
+	// Seen holds the ids of the most recent events applied, for dedup
+	// beyond the stream's duplicate window.
+	Seen []string `json:"seen,omitempty"`
+	// History is the most recent transitions, newest last.
+	History   []Transition `json:"history,omitempty"`
+	UpdatedAt time.Time    `json:"updated_at"`
+}
+
+// Document is an AvaTax document of the order as last seen.
+type Document struct {
+	Code         string          `json:"code"`
+	Type         string          `json:"type"`
+	Status       string          `json:"status"`
+	TotalAmount  decimal.Decimal `json:"total_amount"`
+	TotalTaxable decimal.Decimal `json:"total_taxable"`
+	TotalTax     decimal.Decimal `json:"total_tax"`
+	// Hash fingerprints the content last sent (taxdoc.Hash).
+	Hash string `json:"hash,omitempty"`
+}
+
+// Return is one refund_order_taxes request and its refund document.
+type Return struct {
+	ID               string    `json:"id"`
+	Code             string    `json:"code"` // refund document code
+	LineItemGroupIDs []string  `json:"line_item_group_ids"`
+	RefundShipping   bool      `json:"refund_shipping,omitempty"`
+	EventID          string    `json:"event_id"`
+	At               time.Time `json:"at"`
+	// Document is the refund document once it exists.
+	Document *Document `json:"document,omitempty"`
+}
+
+// Done reports whether the refund document exists.
+func (r *Return) Done() bool { return r.Document != nil }
+
+// Intent records an AvaTax call before it is made, so that a redelivered
+// event can find out whether it happened instead of repeating it.
+type Intent struct {
+	EventID  string           `json:"event_id"`
+	Effect   lifecycle.Effect `json:"effect"`
+	Code     string           `json:"code"`
+	Type     string           `json:"type"`
+	Hash     string           `json:"hash,omitempty"`
+	ReturnID string           `json:"return_id,omitempty"`
+	Target   lifecycle.State  `json:"target"`
+	At       time.Time        `json:"at"`
+}
+
+// Same reports whether o is this intent. Times are compared with Equal:
+// a time read back from JSON has no monotonic reading.
+func (i *Intent) Same(o *Intent) bool {
+	return i != nil && o != nil && i.EventID == o.EventID && i.Effect == o.Effect &&
+		i.Code == o.Code && i.ReturnID == o.ReturnID && i.At.Equal(o.At)
+}
+
+// Transition is one entry of the record's history.
+type Transition struct {
+	At      time.Time        `json:"at"`
+	EventID string           `json:"event_id"`
+	Action  string           `json:"action"`
+	From    lifecycle.State  `json:"from"`
+	To      lifecycle.State  `json:"to"`
+	Effect  lifecycle.Effect `json:"effect,omitempty"`
+	Note    string           `json:"note,omitempty"`
+}
+
+// Limits of the bounded lists of a record.
+const (
+	MaxSeen    = 256
+	MaxHistory = 64
+)
+
+// HasSeen reports whether the event was already applied.
+func (r *Record) HasSeen(eventID string) bool { return slices.Contains(r.Seen, eventID) }
+
+// MarkSeen remembers an applied event id.
+func (r *Record) MarkSeen(eventID string) {
+	if r.HasSeen(eventID) {
+		return
+	}
+	r.Seen = append(r.Seen, eventID)
+	if len(r.Seen) > MaxSeen {
+		r.Seen = slices.Clone(r.Seen[len(r.Seen)-MaxSeen:])
+	}
+}
+
+// Record appends a transition to the history.
+func (r *Record) Record(t Transition) {
+	r.History = append(r.History, t)
+	if len(r.History) > MaxHistory {
+		r.History = slices.Clone(r.History[len(r.History)-MaxHistory:])
+	}
+}
+
+// MergeSnapshot keeps the newer of the stored and the given snapshot and
+// reports whether the given one was taken.
+func (r *Record) MergeSnapshot(version int64, o events.Order) bool {
+	if r.Order != nil && version < r.OrderVersion {
+		return false
+	}
+	r.OrderVersion, r.Order = version, &o
+	return true
+}
+
+// Return finds a return by id.
+func (r *Record) Return(id string) (*Return, bool) {
+	for i := range r.Returns {
+		if r.Returns[i].ID == id {
+			return &r.Returns[i], true
+		}
+	}
+	return nil, false
+}
+
+// ErrConflict means the record changed since it was read.
+var ErrConflict = errors.New("order record changed concurrently")
+
+// Store reads and writes records.
+type Store struct {
+	kv jetstream.KeyValue
+}
+
+// New returns a Store over the orders bucket.
+func New(kv jetstream.KeyValue) *Store { return &Store{kv: kv} }
+
+// Get returns the order's record and its revision; a new empty record with
+// revision 0 when the order is unknown.
+func (s *Store) Get(ctx context.Context, orderID string) (*Record, uint64, error) {
+	e, err := s.kv.Get(ctx, bus.Token(orderID))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return &Record{OrderID: orderID, State: lifecycle.None}, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read record of order %s: %w", orderID, err)
+	}
+	var r Record
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		return nil, 0, fmt.Errorf("decode record of order %s (revision %d): %w", orderID, e.Revision(), err)
+	}
+	return &r, e.Revision(), nil
+}
+
+// Put writes the record if it is still at revision rev (0: if it does not
+// exist yet) and returns the new revision. It fails with ErrConflict
+// otherwise.
+func (s *Store) Put(ctx context.Context, r *Record, rev uint64) (uint64, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return 0, fmt.Errorf("encode record of order %s: %w", r.OrderID, err)
+	}
+	key := bus.Token(r.OrderID)
+	var n uint64
+	if rev == 0 {
+		n, err = s.kv.Create(ctx, key, b)
+	} else {
+		n, err = s.kv.Update(ctx, key, b, rev)
+	}
+	// On a one-replica bucket a lost race on Create reports ErrKeyExists;
+	// both carry the same code, so check the revision error first.
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
+		return 0, fmt.Errorf("write record of order %s at revision %d: %w", r.OrderID, rev, ErrConflict)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("write record of order %s at revision %d: %w", r.OrderID, rev, err)
+	}
+	return n, nil
+}
+
+// Update applies fn to the current record and writes it with CAS, reading
+// again and reapplying fn when another writer got there first. fn must be a
+// pure function of the record; returning an error aborts the update.
+func (s *Store) Update(ctx context.Context, orderID string, fn func(*Record) error) (*Record, uint64, error) {
+	for attempt := 0; ; attempt++ {
+		r, rev, err := s.Get(ctx, orderID)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := fn(r); err != nil {
+			return r, rev, err
+		}
+		n, err := s.Put(ctx, r, rev)
+		if errors.Is(err, ErrConflict) && attempt < 50 {
+			continue
+		}
+		return r, n, err
+	}
+}

@@ -1,0 +1,183 @@
+// Package taxconfig loads the tax configuration document: global settings,
+// sales channel overrides, the AvaTax provider settings and stock locations,
+// mirroring OneStock's Avalara tax connector. Credentials are never part of it.
+package taxconfig
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/schemas"
+)
+
+// Example is the complete example configuration shipped with taxbridge and
+// used by `taxbridge demo` and when no configuration file is given.
+//
+//go:embed example.json
+var Example []byte
+
+// Config is the tax configuration.
+type Config struct {
+	Global         Global                   `json:"global"`
+	SalesChannels  map[string]SalesChannel  `json:"sales_channels"`
+	Provider       Provider                 `json:"provider"`
+	StockLocations map[string]StockLocation `json:"stock_locations"`
+}
+
+// Global holds the settings that apply to every sales channel.
+type Global struct {
+	RemovedLineItemStates   []string `json:"removed_line_item_states"`
+	CommitableParcelStates  []string `json:"commitable_parcel_states"`
+	EstimationStockLocation string   `json:"estimation_stock_location,omitempty"`
+	TaxesIncludedInPrice    bool     `json:"taxes_included_in_price,omitempty"`
+}
+
+// SalesChannel overrides global settings for one sales channel.
+type SalesChannel struct {
+	OrderInStore            bool   `json:"order_in_store,omitempty"`
+	EstimationStockLocation string `json:"estimation_stock_location,omitempty"`
+	TaxesIncludedInPrice    *bool  `json:"taxes_included_in_price,omitempty"`
+	TaxProvider             string `json:"tax_provider,omitempty"`
+}
+
+// Provider holds the AvaTax settings.
+type Provider struct {
+	CompanyCode                 string                 `json:"company_code"`
+	DefaultLocationCode         string                 `json:"default_location_code,omitempty"`
+	UseEndpointIDAsLocationCode bool                   `json:"use_endpoint_id_as_location_code,omitempty"`
+	DisableTaxRecording         bool                   `json:"disable_tax_recording,omitempty"`
+	FeaturesLanguage            string                 `json:"features_language,omitempty"`
+	DefaultDescription          string                 `json:"default_description,omitempty"`
+	DescriptionFeature          string                 `json:"description_feature,omitempty"`
+	DefaultHSCode               string                 `json:"default_hs_code,omitempty"`
+	HSCodeFeature               string                 `json:"hs_code_feature,omitempty"`
+	DefaultTaxCode              string                 `json:"default_tax_code,omitempty"`
+	TaxCodeFeature              string                 `json:"tax_code_feature,omitempty"`
+	ShippingFees                map[string]ShippingFee `json:"shipping_fees,omitempty"`
+}
+
+// ShippingFee gives the codes of the shipping fee line of a delivery option.
+type ShippingFee struct {
+	TaxCode  string `json:"tax_code"`
+	ItemCode string `json:"item_code,omitempty"`
+}
+
+// StockLocation is an OMS endpoint that holds or ships stock.
+type StockLocation struct {
+	LocationCode string         `json:"location_code,omitempty"`
+	Address      events.Address `json:"address"`
+}
+
+// Load reads and validates the configuration file at path; an empty path
+// loads the built-in Example.
+func Load(path string) (*Config, error) {
+	raw := Example
+	name := "built-in example configuration"
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read tax configuration: %w", err)
+		}
+		raw, name = b, path
+	}
+	c, err := Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("tax configuration %s: %w", name, err)
+	}
+	return c, nil
+}
+
+// Parse validates raw JSON against schemas/taxconfig.schema.json and checks
+// the references between sections. Errors name the offending field.
+func Parse(raw []byte) (*Config, error) {
+	compiled, err := schemas.Compile(schemaFile)
+	if err != nil {
+		return nil, err
+	}
+	if p := schemas.ValidateJSON(compiled[schemaFile], raw); p != nil {
+		return nil, errors.New(strings.Join(p, "; "))
+	}
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, err
+	}
+	if err := c.checkReferences(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+const schemaFile = "taxconfig.schema.json"
+
+func (c *Config) checkReferences() error {
+	var errs []error
+	ref := func(field, id string) {
+		if id == "" {
+			return
+		}
+		if _, ok := c.StockLocations[id]; !ok {
+			errs = append(errs, fmt.Errorf("%s: stock location %q is not defined in /stock_locations", field, id))
+		}
+	}
+	ref("/global/estimation_stock_location", c.Global.EstimationStockLocation)
+	for _, name := range sortedKeys(c.SalesChannels) {
+		ref("/sales_channels/"+name+"/estimation_stock_location", c.SalesChannels[name].EstimationStockLocation)
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Channel returns the effective settings of a sales channel.
+func (c *Config) Channel(name string) ChannelSettings {
+	sc := c.SalesChannels[name]
+	s := ChannelSettings{
+		Name:                    name,
+		OrderInStore:            sc.OrderInStore,
+		EstimationStockLocation: c.Global.EstimationStockLocation,
+		TaxesIncludedInPrice:    c.Global.TaxesIncludedInPrice,
+		Enabled:                 sc.TaxProvider != "none",
+	}
+	if sc.EstimationStockLocation != "" {
+		s.EstimationStockLocation = sc.EstimationStockLocation
+	}
+	if sc.TaxesIncludedInPrice != nil {
+		s.TaxesIncludedInPrice = *sc.TaxesIncludedInPrice
+	}
+	return s
+}
+
+// ChannelSettings are a sales channel's settings after overrides.
+type ChannelSettings struct {
+	Name                    string
+	OrderInStore            bool
+	EstimationStockLocation string
+	TaxesIncludedInPrice    bool
+	Enabled                 bool
+}
+
+// IsRemoved reports whether a line item group state means removed.
+func (c *Config) IsRemoved(state string) bool {
+	return slices.Contains(c.Global.RemovedLineItemStates, state)
+}
+
+// IsCommitableParcel reports whether a parcel state triggers the commit.
+func (c *Config) IsCommitableParcel(state string) bool {
+	return slices.Contains(c.Global.CommitableParcelStates, state)
+}

@@ -1,0 +1,390 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/taxbridge/taxbridge/internal/avatax"
+	"github.com/taxbridge/taxbridge/internal/bus"
+	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/lifecycle"
+	"github.com/taxbridge/taxbridge/internal/store"
+	"github.com/taxbridge/taxbridge/internal/taxdoc"
+)
+
+// call is a planned AvaTax call: the intent to record and how to make it.
+type call struct {
+	intent store.Intent
+	do     func(context.Context) (*avatax.TransactionModel, error)
+	action lifecycle.Action
+	from   lifecycle.State
+}
+
+// act decides what a workflow action does to the order and performs it.
+func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.OrderEvent, rec *store.Record, rev uint64) error {
+	action := lifecycle.Action(env.Type)
+	now := w.opts.Now()
+	finish := func(t store.Transition) error {
+		rec.MarkSeen(env.ID)
+		rec.Record(t)
+		rec.UpdatedAt = now
+		_, err := w.store.Put(ctx, rec, rev)
+		return err
+	}
+	tr := store.Transition{At: now, EventID: env.ID, Action: string(action), From: rec.State, To: rec.State}
+
+	if action != lifecycle.Refund && data.OrderVersion < rec.ActionVersion {
+		tr.Note = fmt.Sprintf("stale: order version %d, an action of version %d already applied", data.OrderVersion, rec.ActionVersion)
+		return finish(tr)
+	}
+	o := rec.Order
+	cfg := w.mapper.Config()
+	ch := cfg.Channel(o.SalesChannel)
+	if !ch.Enabled {
+		tr.Note = "sales channel " + o.SalesChannel + " has no tax provider"
+		return finish(tr)
+	}
+	if action == lifecycle.Refund {
+		if r, ok := rec.Return(data.Return.ID); ok && r.Done() {
+			tr.Note = "return " + r.ID + " already refunded as " + r.Code
+			return finish(tr)
+		}
+	}
+
+	facts := lifecycle.Facts{
+		Commitable:        w.mapper.Commitable(o),
+		OrderInStore:      ch.OrderInStore,
+		RecordingDisabled: cfg.Provider.DisableTaxRecording,
+	}
+	var sale avatax.CreateTransactionModel
+	if action == lifecycle.Refresh && (rec.State == lifecycle.None || rec.State == lifecycle.Uncommitted) {
+		var err error
+		if sale, err = w.mapper.Sale(o, saleCode(rec)); err != nil {
+			return w.refuse(ctx, env, data, rec, rev, tr, dataErrorInfo(err))
+		}
+		facts.ContentChanged = rec.Sale == nil || rec.Sale.Hash != taxdoc.Hash(sale)
+	}
+
+	d := lifecycle.Decide(rec.State, action, facts)
+	tr.To, tr.Effect = d.To, d.Effect
+	if d.Refusal != nil {
+		info := errorInfo{Code: d.Refusal.Code, Message: d.Refusal.Message}
+		if action == lifecycle.Refund && d.Refusal.Code == lifecycle.RefusedRefundBeforeCommit {
+			addReturn(rec, data, env, now)
+			info.Message += "; the return is kept and will be refunded as soon as the order's tax is committed"
+		}
+		return w.refuse(ctx, env, data, rec, rev, tr, info)
+	}
+	if action != lifecycle.Refund {
+		rec.ActionVersion = data.OrderVersion
+	}
+	if d.Effect == lifecycle.NoEffect {
+		rec.State = d.To
+		return finish(tr)
+	}
+
+	c, err := w.plan(rec, d, sale, data, env, now)
+	if err != nil {
+		return w.refuse(ctx, env, data, rec, rev, tr, dataErrorInfo(err))
+	}
+	c.action, c.from = action, rec.State
+	_, err = w.perform(ctx, env, rec, rev, c)
+	return err
+}
+
+// plan turns a decision into the AvaTax call that carries it out.
+func (w *Worker) plan(rec *store.Record, d lifecycle.Decision, sale avatax.CreateTransactionModel, data *events.OrderEvent, env events.Envelope, now time.Time) (*call, error) {
+	company := w.mapper.Config().Provider.CompanyCode
+	code := saleCode(rec)
+	in := store.Intent{EventID: env.ID, Effect: d.Effect, Code: code, Type: avatax.SalesInvoice, Target: d.To, At: now}
+	c := &call{intent: in}
+	switch d.Effect {
+	case lifecycle.CreateDocument, lifecycle.CreateCommitted, lifecycle.AdjustDocument:
+		sale.Commit = d.Effect == lifecycle.CreateCommitted
+		c.intent.Hash = taxdoc.Hash(sale)
+		req := avatax.CreateOrAdjustTransactionModel{CreateTransactionModel: sale}
+		if d.Effect == lifecycle.AdjustDocument || rec.Sale != nil {
+			req.AdjustmentReason, req.AdjustmentDescription = "Other", "order "+rec.OrderID+" changed in the OMS"
+		}
+		c.do = func(ctx context.Context) (*avatax.TransactionModel, error) { return w.tax.CreateOrAdjust(ctx, req) }
+	case lifecycle.CommitDocument:
+		c.intent.Hash = rec.Sale.Hash
+		c.do = func(ctx context.Context) (*avatax.TransactionModel, error) {
+			return w.tax.Commit(ctx, company, code, avatax.SalesInvoice)
+		}
+	case lifecycle.VoidDocument:
+		c.do = func(ctx context.Context) (*avatax.TransactionModel, error) {
+			return w.tax.Void(ctx, company, code, avatax.SalesInvoice, avatax.VoidDocVoided)
+		}
+	case lifecycle.RefundDocument:
+		r := addReturn(rec, data, env, now)
+		return w.planRefund(rec, r, now)
+	default:
+		return nil, fmt.Errorf("no AvaTax call for effect %q", d.Effect)
+	}
+	return c, nil
+}
+
+func (w *Worker) planRefund(rec *store.Record, r *store.Return, now time.Time) (*call, error) {
+	company := w.mapper.Config().Provider.CompanyCode
+	req, err := w.mapper.Refund(rec.Order, &events.Return{ID: r.ID, LineItemGroupIDs: r.LineItemGroupIDs, RefundShipping: r.RefundShipping}, r.Code, r.At)
+	if err != nil {
+		return nil, err
+	}
+	return &call{
+		intent: store.Intent{EventID: r.EventID, Effect: lifecycle.RefundDocument, Code: r.Code, Type: avatax.ReturnInvoice,
+			ReturnID: r.ID, Target: lifecycle.CommittedRefund, At: now},
+		do: func(ctx context.Context) (*avatax.TransactionModel, error) {
+			return w.tax.Refund(ctx, company, saleCode(rec), req)
+		},
+		action: lifecycle.Refund,
+		from:   rec.State,
+	}, nil
+}
+
+// addReturn records a return (once per return id) with its deterministic
+// refund code: the sale's code, -R and the return's rank in the order.
+func addReturn(rec *store.Record, data *events.OrderEvent, env events.Envelope, now time.Time) *store.Return {
+	if r, ok := rec.Return(data.Return.ID); ok {
+		return r
+	}
+	rec.Returns = append(rec.Returns, store.Return{
+		ID: data.Return.ID, Code: fmt.Sprintf("%s-R%d", saleCode(rec), len(rec.Returns)+1),
+		LineItemGroupIDs: slices.Clone(data.Return.LineItemGroupIDs), RefundShipping: data.Return.RefundShipping,
+		EventID: env.ID, At: env.Time,
+	})
+	return &rec.Returns[len(rec.Returns)-1]
+}
+
+// perform records the intent, makes the call, publishes the result and
+// records the outcome. It returns the record as last written.
+func (w *Worker) perform(ctx context.Context, env events.Envelope, rec *store.Record, rev uint64, c *call) (*store.Record, error) {
+	rec.Intent = &c.intent
+	rec.UpdatedAt = c.intent.At
+	if _, err := w.store.Put(ctx, rec, rev); err != nil {
+		return nil, err
+	}
+	doc, err := c.do(ctx)
+	if err != nil {
+		return nil, w.failed(ctx, env, rec, c, err)
+	}
+	return w.succeeded(ctx, rec.OrderID, c, doc, env.ID)
+}
+
+// succeeded publishes the result of a call and records its outcome. The
+// result goes out first: if the process dies in between, the redelivered
+// event finds the intent, looks the document up and publishes the same
+// result again under the same id, which the stream deduplicates.
+func (w *Worker) succeeded(ctx context.Context, orderID string, c *call, doc *avatax.TransactionModel, eventID string) (*store.Record, error) {
+	in := c.intent
+	var out *store.Record
+	rec, _, err := w.store.Update(ctx, orderID, func(r *store.Record) error {
+		if !r.Intent.Same(&in) {
+			return errRestart // someone else recorded or reconciled it
+		}
+		applyOutcome(r, c, doc, w.opts.Now())
+		r.MarkSeen(eventID)
+		out = r
+		return nil
+	})
+	if errors.Is(err, errRestart) {
+		return rec, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := w.publishResult(ctx, out, c, doc); err != nil {
+		// The outcome is recorded; the result can be rebuilt from AvaTax.
+		return nil, err
+	}
+	return out, nil
+}
+
+// applyOutcome folds a successful call into the record.
+func applyOutcome(r *store.Record, c *call, doc *avatax.TransactionModel, now time.Time) {
+	in := c.intent
+	d := &store.Document{Code: doc.Code, Type: doc.Type, Status: doc.Status,
+		TotalAmount: doc.TotalAmount, TotalTaxable: doc.TotalTaxable, TotalTax: doc.TotalTax}
+	if in.Effect == lifecycle.RefundDocument {
+		if ret, ok := r.Return(in.ReturnID); ok {
+			ret.Document = d
+		}
+	} else {
+		d.Hash = in.Hash
+		if d.Hash == "" && r.Sale != nil {
+			d.Hash = r.Sale.Hash
+		}
+		r.Sale = d
+	}
+	r.Record(store.Transition{At: now, EventID: in.EventID, Action: string(c.action), From: c.from, To: in.Target, Effect: in.Effect})
+	r.State = in.Target
+	r.Intent = nil
+	r.UpdatedAt = now
+}
+
+// failed handles a failed call: transient failures leave the intent for the
+// redelivery to reconcile; the others clear it and publish a tax error.
+func (w *Worker) failed(ctx context.Context, env events.Envelope, rec *store.Record, c *call, callErr error) error {
+	kind := avatax.KindOf(callErr)
+	if kind == avatax.KindTransient || kind == avatax.KindAuth {
+		var ae *avatax.Error
+		if errors.As(callErr, &ae) && ae.RetryAfter != "" {
+			if s, err := time.ParseDuration(ae.RetryAfter + "s"); err == nil {
+				return &retryAfter{delay: s, err: fmt.Errorf("order %s: %w", rec.OrderID, callErr)}
+			}
+		}
+		return fmt.Errorf("order %s: %w", rec.OrderID, callErr)
+	}
+	if kind == avatax.KindConflict {
+		// The document may already be where the call would have put it
+		// (voided twice, committed by an earlier delivery): look it up.
+		applied, err := w.reconcileNow(ctx, rec.OrderID, c.intent, c.from)
+		if err != nil || applied {
+			return err
+		}
+	}
+	info := avataxErrorInfo(callErr)
+	var tr store.Transition
+	_, _, err := w.store.Update(ctx, rec.OrderID, func(r *store.Record) error {
+		if r.Intent.Same(&c.intent) {
+			r.Intent = nil
+		}
+		tr = store.Transition{At: w.opts.Now(), EventID: env.ID, Action: string(c.action), From: r.State, To: r.State,
+			Note: "AvaTax refused " + string(c.intent.Effect) + ": " + info.Message}
+		r.Record(tr)
+		r.MarkSeen(env.ID)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return w.publishError(ctx, env, rec.OrderVersion, c.action, tr.From, info)
+}
+
+// refundPending refunds the returns that arrived before the order's tax
+// was committed, once it is. It reads the record again for each, so it is
+// safe to call after any event.
+func (w *Worker) refundPending(ctx context.Context, env events.Envelope, orderID string) error {
+	for {
+		rec, rev, err := w.store.Get(ctx, orderID)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(rec.Returns, func(r store.Return) bool { return !r.Done() })
+		if i < 0 || rec.Intent != nil || (rec.State != lifecycle.Committed && rec.State != lifecycle.CommittedRefund) {
+			return nil // nothing to do, or another delivery is busy with the order
+		}
+		c, err := w.planRefund(rec, &rec.Returns[i], w.opts.Now())
+		if err != nil {
+			return err
+		}
+		if _, err := w.perform(ctx, env, rec, rev, c); err != nil {
+			return err
+		}
+	}
+}
+
+// saleCode is the code of the order's SalesInvoice: the order id, or the
+// document an e-commerce front end created.
+func saleCode(rec *store.Record) string {
+	if rec.Sale != nil {
+		return rec.Sale.Code
+	}
+	if o := rec.Order; o != nil && o.TaxesInformation != nil {
+		return o.TaxesInformation.ProviderTransactionID
+	}
+	return rec.OrderID
+}
+
+// documents lists the order's documents for results: the sale, then the
+// refunds.
+func documents(r *store.Record) []*store.Document {
+	var out []*store.Document
+	if r.Sale != nil {
+		out = append(out, r.Sale)
+	}
+	for i := range r.Returns {
+		if r.Returns[i].Document != nil {
+			out = append(out, r.Returns[i].Document)
+		}
+	}
+	return out
+}
+
+func (w *Worker) publishResult(ctx context.Context, rec *store.Record, c *call, doc *avatax.TransactionModel) error {
+	refs := taxdoc.LineRefs(rec.Order)
+	data := events.ResultData{
+		OrderID: rec.OrderID, OrderVersion: rec.OrderVersion, Action: events.Type(c.action),
+		State: string(rec.State), PreviousState: string(c.from), CauseEventID: c.intent.EventID,
+		Document: taxdoc.Summarize(doc, refs),
+	}
+	for _, d := range documents(rec) {
+		data.Documents = append(data.Documents, events.Document{Code: d.Code, Type: d.Type, Status: d.Status,
+			TotalAmount: d.TotalAmount, TotalTaxable: d.TotalTaxable, TotalTax: d.TotalTax, Lines: []events.DocumentLine{}})
+	}
+	id := c.intent.EventID + "/" + string(c.intent.Effect)
+	if c.intent.ReturnID != "" {
+		id += "/" + c.intent.ReturnID
+	}
+	env, err := events.New(id, w.opts.Source, events.TaxResult, rec.OrderID, w.opts.Now(), data)
+	if err != nil {
+		return err
+	}
+	_, err = bus.Publish(ctx, w.js, bus.ResultSubject(rec.OrderID), env, nil)
+	return err
+}
+
+// errorInfo is the content of a tax error.
+type errorInfo struct {
+	Code, Message, AvaTaxCode, Field string
+}
+
+func dataErrorInfo(err error) errorInfo {
+	var de *taxdoc.DataError
+	if errors.As(err, &de) {
+		return errorInfo{Code: "invalid_order_data", Message: de.Message, Field: de.Field}
+	}
+	return errorInfo{Code: "invalid_order_data", Message: err.Error()}
+}
+
+func avataxErrorInfo(err error) errorInfo {
+	info := errorInfo{Code: "avatax_" + avatax.KindOf(err).String() + "_error", Message: err.Error()}
+	var ae *avatax.Error
+	if errors.As(err, &ae) {
+		info.AvaTaxCode = ae.Code
+		for _, d := range ae.Details {
+			if d.RefersTo != "" {
+				info.Field = d.RefersTo
+				break
+			}
+		}
+	}
+	return info
+}
+
+// refuse records a refused action and publishes the tax error.
+func (w *Worker) refuse(ctx context.Context, env events.Envelope, data *events.OrderEvent, rec *store.Record, rev uint64, tr store.Transition, info errorInfo) error {
+	tr.To, tr.Effect, tr.Note = tr.From, lifecycle.NoEffect, "refused: "+info.Code
+	rec.MarkSeen(env.ID)
+	rec.Record(tr)
+	rec.UpdatedAt = w.opts.Now()
+	if _, err := w.store.Put(ctx, rec, rev); err != nil {
+		return err
+	}
+	return w.publishError(ctx, env, data.OrderVersion, lifecycle.Action(env.Type), rec.State, info)
+}
+
+func (w *Worker) publishError(ctx context.Context, env events.Envelope, version int64, action lifecycle.Action, state lifecycle.State, info errorInfo) error {
+	data := events.ErrorData{OrderID: env.Subject, OrderVersion: version, Action: events.Type(action), State: string(state),
+		Code: info.Code, Message: info.Message, AvaTaxCode: info.AvaTaxCode, Field: info.Field, CauseEventID: env.ID}
+	out, err := events.New(env.ID+"/error", w.opts.Source, events.TaxError, env.Subject, w.opts.Now(), data)
+	if err != nil {
+		return err
+	}
+	w.log.Info("tax error", "order", env.Subject, "event", env.ID, "code", info.Code, "message", info.Message)
+	_, err = bus.Publish(ctx, w.js, bus.ErrorSubject(env.Subject), out, nil)
+	return err
+}

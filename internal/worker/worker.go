@@ -1,0 +1,275 @@
+// Package worker consumes OMS events from JetStream, asks the lifecycle
+// package what each one means for the order's tax, performs the AvaTax call
+// the decision needs, and publishes the result. Effects happen exactly once
+// on an at-least-once bus: the intent of a call is recorded before it is
+// made, its outcome after, and every write is a compare-and-swap.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/taxbridge/taxbridge/internal/avatax"
+	"github.com/taxbridge/taxbridge/internal/bus"
+	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/store"
+	"github.com/taxbridge/taxbridge/internal/taxdoc"
+)
+
+// AvaTax is the part of the AvaTax client the worker uses.
+type AvaTax interface {
+	CreateOrAdjust(ctx context.Context, m avatax.CreateOrAdjustTransactionModel) (*avatax.TransactionModel, error)
+	Get(ctx context.Context, companyCode, code, docType string) (*avatax.TransactionModel, error)
+	Commit(ctx context.Context, companyCode, code, docType string) (*avatax.TransactionModel, error)
+	Void(ctx context.Context, companyCode, code, docType, reason string) (*avatax.TransactionModel, error)
+	Refund(ctx context.Context, companyCode, code string, m avatax.RefundTransactionModel) (*avatax.TransactionModel, error)
+}
+
+// Options tune the worker.
+type Options struct {
+	// Concurrency is the number of events processed at once.
+	Concurrency int
+	// IntentLease is how long an unfinished AvaTax call of another delivery
+	// is presumed to be still running. It must exceed the longest AvaTax
+	// call including client retries; the consumer's AckWait is a good value.
+	IntentLease time.Duration
+	// MaxDeliver is the consumer's delivery limit: the last delivery of a
+	// failing event goes to the dead-letter stream.
+	MaxDeliver int
+	// Source is the CloudEvents source of published results.
+	Source string
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// DefaultOptions are the worker's defaults.
+var DefaultOptions = Options{
+	Concurrency: 16,
+	IntentLease: 30 * time.Second,
+	MaxDeliver:  20,
+	Source:      "taxbridge",
+}
+
+// Worker processes OMS events.
+type Worker struct {
+	js        jetstream.JetStream
+	store     *store.Store
+	validator *events.Validator
+	mapper    *taxdoc.Mapper
+	tax       AvaTax
+	opts      Options
+	log       *slog.Logger
+	orders    keyLock
+}
+
+// New returns a worker. Zero options take their DefaultOptions value.
+func New(js jetstream.JetStream, st *store.Store, v *events.Validator, m *taxdoc.Mapper, tax AvaTax, opts Options) *Worker {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultOptions.Concurrency
+	}
+	if opts.IntentLease <= 0 {
+		opts.IntentLease = DefaultOptions.IntentLease
+	}
+	if opts.MaxDeliver <= 0 {
+		opts.MaxDeliver = DefaultOptions.MaxDeliver
+	}
+	if opts.Source == "" {
+		opts.Source = DefaultOptions.Source
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Worker{js: js, store: st, validator: v, mapper: m, tax: tax, opts: opts, log: opts.Logger}
+}
+
+// Run consumes until ctx is cancelled, then stops fetching, lets in-flight
+// events finish (drain) and returns.
+func (w *Worker) Run(ctx context.Context, cons jetstream.Consumer) error {
+	work := context.WithoutCancel(ctx) // in-flight events finish after shutdown starts
+	var ccs []jetstream.ConsumeContext
+	for i := 0; i < w.opts.Concurrency; i++ {
+		cc, err := cons.Consume(func(m jetstream.Msg) { w.HandleMsg(work, m) },
+			jetstream.PullMaxMessages(1+w.opts.Concurrency/4),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+					w.log.Warn("consume", "err", err)
+				}
+			}))
+		if err != nil {
+			for _, c := range ccs {
+				c.Stop()
+			}
+			return fmt.Errorf("consume %s: %w", bus.WorkerName, err)
+		}
+		ccs = append(ccs, cc)
+	}
+	<-ctx.Done()
+	var wg sync.WaitGroup
+	for _, cc := range ccs {
+		cc.Drain()
+		wg.Go(func() { <-cc.Closed() })
+	}
+	wg.Wait()
+	return nil
+}
+
+// errRetry marks failures that a later delivery may get past.
+var errRetry = errors.New("retry later")
+
+// retryAfter is an error that asks for redelivery after a delay.
+type retryAfter struct {
+	delay time.Duration
+	err   error
+}
+
+func (r *retryAfter) Error() string { return r.err.Error() }
+func (r *retryAfter) Unwrap() error { return r.err }
+
+// HandleMsg processes one delivery and settles it: ack when done, a delayed
+// nak when a later delivery may succeed, a dead letter when it never will.
+func (w *Worker) HandleMsg(ctx context.Context, m jetstream.Msg) {
+	deliveries := uint64(1)
+	if md, err := m.Metadata(); err == nil {
+		deliveries = md.NumDelivered
+	}
+	env, err := w.validator.Validate(m.Data())
+	if err == nil {
+		err = w.Process(ctx, env)
+	}
+	var invalid *events.InvalidError
+	switch {
+	case err == nil:
+		if err := m.Ack(); err != nil {
+			w.log.Warn("ack", "subject", m.Subject(), "err", err)
+		}
+	case errors.As(err, &invalid):
+		w.deadLetter(ctx, m, deliveries, err)
+	case deliveries >= uint64(w.opts.MaxDeliver):
+		w.deadLetter(ctx, m, deliveries, fmt.Errorf("gave up after %d deliveries: %w", deliveries, err))
+	default:
+		delay := backoff(deliveries)
+		var ra *retryAfter
+		if errors.As(err, &ra) && ra.delay > delay {
+			delay = ra.delay
+		}
+		w.log.Warn("event will be retried", "subject", m.Subject(), "delivery", deliveries, "retry_in", delay, "err", err)
+		if err := m.NakWithDelay(delay); err != nil {
+			w.log.Warn("nak", "subject", m.Subject(), "err", err)
+		}
+	}
+}
+
+// backoff is exponential with full jitter: 0.5s, 1s, 2s … capped at 60s.
+func backoff(delivery uint64) time.Duration {
+	ceiling := 500 * time.Millisecond << min(delivery-1, 7)
+	ceiling = min(ceiling, time.Minute)
+	return ceiling/2 + rand.N(ceiling/2+1)
+}
+
+// deadLetter moves a message to the dead-letter stream with its payload
+// intact and the reason in a header, then terminates it.
+func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, deliveries uint64, reason error) {
+	dl := nats.NewMsg(bus.DLQPrefix + m.Subject())
+	dl.Data = m.Data()
+	for k, v := range m.Headers() {
+		dl.Header[k] = v
+	}
+	dl.Header.Del(jetstream.MsgIDHeader)
+	dl.Header.Set(bus.HeaderValidationError, reason.Error())
+	dl.Header.Set(bus.HeaderDeadLetterFrom, m.Subject())
+	dl.Header.Set(bus.HeaderDeliveries, strconv.FormatUint(deliveries, 10))
+	if _, err := w.js.PublishMsg(ctx, dl); err != nil {
+		// Not terminated: the message stays in the stream to be retried.
+		w.log.Error("dead-letter publish failed", "subject", m.Subject(), "err", err)
+		_ = m.NakWithDelay(backoff(deliveries))
+		return
+	}
+	w.log.Warn("event dead-lettered", "subject", m.Subject(), "reason", reason.Error())
+	if err := m.TermWithReason(trim(reason.Error(), 200)); err != nil {
+		w.log.Warn("term", "subject", m.Subject(), "err", err)
+	}
+}
+
+func trim(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// Process applies one validated event. A nil error means the event is done
+// (applied, a duplicate, stale, or refused with a tax error).
+func (w *Worker) Process(ctx context.Context, env events.Envelope) error {
+	var data events.OrderEvent
+	if err := json.Unmarshal(env.Data, &data); err != nil {
+		return &events.InvalidError{Type: env.Type, Problems: []string{"/data: " + err.Error()}}
+	}
+	if data.Order.ID != env.Subject {
+		return &events.InvalidError{Type: env.Type, Problems: []string{
+			fmt.Sprintf("/subject: %q differs from /data/order/id %q", env.Subject, data.Order.ID)}}
+	}
+	defer w.orders.lock(env.Subject)()
+	for attempt := 0; attempt < 20; attempt++ {
+		pending, err := w.attempt(ctx, env, &data)
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, errRestart) {
+			continue
+		}
+		if err == nil && pending {
+			err = w.refundPending(ctx, env, env.Subject)
+		}
+		return err
+	}
+	return fmt.Errorf("order %s: record kept changing under event %s: %w", env.Subject, env.ID, errRetry)
+}
+
+// errRestart asks Process to read the record again and start over.
+var errRestart = errors.New("restart")
+
+// attempt applies the event to the record as read now. It reports whether
+// the order has returns waiting for a refund.
+func (w *Worker) attempt(ctx context.Context, env events.Envelope, data *events.OrderEvent) (bool, error) {
+	rec, rev, err := w.store.Get(ctx, env.Subject)
+	if err != nil {
+		return false, err
+	}
+	pending := slices.ContainsFunc(rec.Returns, func(r store.Return) bool { return !r.Done() }) ||
+		(env.Type == events.RefundOrderTaxes)
+	if rec.HasSeen(env.ID) {
+		w.log.Debug("duplicate event", "id", env.ID, "order", env.Subject)
+		return pending, nil
+	}
+	if in := rec.Intent; in != nil {
+		if age := w.opts.Now().Sub(in.At); age < w.opts.IntentLease {
+			// Another replica is probably making the call; an orphaned
+			// intent is reconciled once its lease has passed.
+			return false, &retryAfter{delay: min(w.opts.IntentLease-age, time.Second),
+				err: fmt.Errorf("order %s: AvaTax %s for event %s may still be running: %w", env.Subject, in.Effect, in.EventID, errRetry)}
+		}
+		if err := w.reconcile(ctx, rec); err != nil {
+			return false, err
+		}
+		return false, errRestart
+	}
+	rec.MergeSnapshot(data.OrderVersion, data.Order)
+	if !env.Type.IsAction() {
+		rec.MarkSeen(env.ID)
+		rec.UpdatedAt = w.opts.Now()
+		_, err := w.store.Put(ctx, rec, rev)
+		return pending, err
+	}
+	return pending, w.act(ctx, env, data, rec, rev)
+}
