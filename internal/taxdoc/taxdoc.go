@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,6 +27,10 @@ type DataError struct {
 }
 
 func (e *DataError) Error() string { return e.Field + ": " + e.Message }
+
+// ErrNothingToTax means every line item group of the order is removed:
+// there is no sale to calculate, and nothing to do but void.
+var ErrNothingToTax = errors.New("every line item group is removed: nothing to tax")
 
 // Mapper builds AvaTax requests from order snapshots.
 type Mapper struct {
@@ -130,6 +135,9 @@ func (m *Mapper) Sale(o *events.Order, code string) (avatax.CreateTransactionMod
 		}
 		doc.Lines = append(doc.Lines, line)
 	}
+	if len(doc.Lines) == 0 {
+		return doc, ErrNothingToTax
+	}
 	for _, f := range o.ShippingFees {
 		codes := m.shippingCodes(f.DeliveryOption, o.Delivery.Option)
 		doc.Lines = append(doc.Lines, avatax.LineItemModel{
@@ -141,9 +149,6 @@ func (m *Mapper) Sale(o *events.Order, code string) (avatax.CreateTransactionMod
 			Description: "Shipping",
 			TaxIncluded: ch.TaxesIncludedInPrice,
 		})
-	}
-	if len(doc.Lines) == 0 {
-		return doc, &DataError{"/data/order/line_item_groups", "every line item group is removed: there is nothing to tax"}
 	}
 	return doc, nil
 }

@@ -62,7 +62,12 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 	var sale avatax.CreateTransactionModel
 	if action == lifecycle.Refresh && (rec.State == lifecycle.None || rec.State == lifecycle.Uncommitted) {
 		var err error
-		if sale, err = w.mapper.Sale(o, saleCode(rec)); err != nil {
+		sale, err = w.mapper.Sale(o, saleCode(rec))
+		if errors.Is(err, taxdoc.ErrNothingToTax) {
+			tr.Note = err.Error()
+			return finish(tr)
+		}
+		if err != nil {
 			return w.refuse(ctx, env, data, rec, rev, tr, dataErrorInfo(err))
 		}
 		facts.ContentChanged = rec.Sale == nil || rec.Sale.Hash != taxdoc.Hash(sale)

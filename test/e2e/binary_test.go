@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildTaxbridge compiles cmd/taxbridge once per test binary run.
+func buildTaxbridge(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "taxbridge")
+	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/taxbridge")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// cleanEnv drops TAXBRIDGE_* settings of the machine running the tests.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TAXBRIDGE_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+func TestBinaryDemoAndGracefulStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildTaxbridge(t)
+
+	t.Run("demo", func(t *testing.T) {
+		cmd := exec.Command(bin, "demo")
+		cmd.Env = cleanEnv()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("taxbridge demo: %v\n%s", err, out)
+		}
+		for _, want := range []string{"built-in AvaTax sandbox", "straight-fulfil", "home-delivery", "cancelled", "returned",
+			"ReturnInvoice WEB-3-R1 Committed", "all 4 flows ended in their expected state"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("demo output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("run then SIGTERM", func(t *testing.T) {
+		cmd := exec.Command(bin)
+		cmd.Env = cleanEnv("TAXBRIDGE_DATA_DIR="+t.TempDir(), "TAXBRIDGE_NATS_LISTEN=127.0.0.1:0")
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := make(chan string, 100)
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		first := <-lines
+		if !strings.Contains(first, "built-in AvaTax sandbox") || !strings.Contains(first, "embedded nats-server") {
+			t.Errorf("first log line does not say what taxbridge runs against: %s", first)
+		}
+		waitFor(t, lines, "taxbridge running")
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, lines, "taxbridge stopped")
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("exit after SIGTERM: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Fatal("taxbridge did not exit within 15s of SIGTERM")
+		}
+	})
+}
+
+func waitFor(t *testing.T, lines <-chan string, want string) {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("output ended before %q", want)
+			}
+			if strings.Contains(l, want) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %q within 15s", want)
+		}
+	}
+}

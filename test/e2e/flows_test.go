@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/taxbridge/taxbridge/internal/avatax"
+	"github.com/taxbridge/taxbridge/internal/bus"
+	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/lifecycle"
+	"github.com/taxbridge/taxbridge/internal/scenario"
+)
+
+type wantLine struct {
+	number string
+	amount string
+	rates  []string
+}
+
+func checkDoc(t *testing.T, d avatax.TransactionModel, typ, status string, lines []wantLine, negate bool) {
+	t.Helper()
+	if d.Type != typ || d.Status != status {
+		t.Errorf("document %s: %s %s, want %s %s", d.Code, d.Type, d.Status, typ, status)
+	}
+	if len(d.Lines) != len(lines) {
+		t.Fatalf("document %s has %d lines, want %d", d.Code, len(d.Lines), len(lines))
+	}
+	total, totalTax := decimal.Zero, decimal.Zero
+	for i, w := range lines {
+		l := d.Lines[i]
+		amount, tax := decimal.RequireFromString(w.amount), taxOf(w.amount, w.rates)
+		if negate {
+			amount, tax = amount.Neg(), tax.Neg()
+		}
+		if l.LineNumber != w.number || !l.LineAmount.Equal(amount) || !l.Tax.Equal(tax) {
+			t.Errorf("document %s line %d: %s amount %s tax %s, want %s amount %s tax %s",
+				d.Code, i, l.LineNumber, l.LineAmount, l.Tax, w.number, amount, tax)
+		}
+		total, totalTax = total.Add(amount), totalTax.Add(tax)
+	}
+	if !d.TotalAmount.Equal(total) || !d.TotalTax.Equal(totalTax) {
+		t.Errorf("document %s totals: amount %s tax %s, want %s and %s", d.Code, d.TotalAmount, d.TotalTax, total, totalTax)
+	}
+}
+
+var homeDeliveryLines = []wantLine{
+	{"LIG-1", "49.98", newYork}, {"LIG-2", "80.00", newYork}, {"SHIP-FEE-1", "5.00", newYork},
+}
+
+// runInOrder publishes a flow's events one by one, as the OMS would.
+func runInOrder(h *harness, f scenario.Flow) {
+	for _, e := range f.Events {
+		h.publish(e)
+		h.waitApplied(f.OrderID, e.ID)
+	}
+}
+
+func TestOneStockFlows(t *testing.T) {
+	tests := []struct {
+		flow  scenario.Flow
+		check func(t *testing.T, h *harness, f scenario.Flow)
+	}{
+		{scenario.StraightFulfil("OIS-1"), func(t *testing.T, h *harness, f scenario.Flow) {
+			d, ok := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice)
+			if !ok {
+				t.Fatal("no SalesInvoice")
+			}
+			checkDoc(t, d, avatax.SalesInvoice, avatax.StatusCommitted,
+				[]wantLine{{"LIG-1", "36.00", seattle}, {"LIG-2", "15.50", seattle}}, false)
+			if c := h.sandbox.Calls()["createoradjust"]; c != 1 {
+				t.Errorf("createoradjust calls = %d, want 1: one call creates the committed document", c)
+			}
+		}},
+		{scenario.HomeDelivery("WEB-1"), func(t *testing.T, h *harness, f scenario.Flow) {
+			d, _ := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice)
+			checkDoc(t, d, avatax.SalesInvoice, avatax.StatusCommitted, homeDeliveryLines, false)
+			rec := h.record(f.OrderID)
+			var path []lifecycle.State
+			for _, tr := range rec.History {
+				if tr.From != tr.To {
+					path = append(path, tr.To)
+				}
+			}
+			if !slices.Equal(path, []lifecycle.State{lifecycle.Uncommitted, lifecycle.Committed}) {
+				t.Errorf("transitions %v, want uncommitted then committed", path)
+			}
+		}},
+		{scenario.Cancelled("WEB-2"), func(t *testing.T, h *harness, f scenario.Flow) {
+			d, ok := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice)
+			if !ok || d.Status != avatax.StatusCancelled {
+				t.Fatalf("sale document %v %s, want Cancelled", ok, d.Status)
+			}
+		}},
+		{scenario.Returned("WEB-3"), func(t *testing.T, h *harness, f scenario.Flow) {
+			sale, _ := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice)
+			checkDoc(t, sale, avatax.SalesInvoice, avatax.StatusCommitted, homeDeliveryLines, false)
+			ret, ok := h.sandbox.Document(h.company, f.OrderID+"-R1", avatax.ReturnInvoice)
+			if !ok {
+				t.Fatal("no ReturnInvoice WEB-3-R1")
+			}
+			checkDoc(t, ret, avatax.ReturnInvoice, avatax.StatusCommitted, []wantLine{{"LIG-2", "80.00", newYork}}, true)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.flow.Name, func(t *testing.T) {
+			h := start(t, options{})
+			runInOrder(h, tt.flow)
+			rec := h.record(tt.flow.OrderID)
+			if rec.State != tt.flow.Final || rec.Intent != nil {
+				t.Fatalf("record: state %s intent %+v, want %s and no intent", rec.State, rec.Intent, tt.flow.Final)
+			}
+			if n := h.avataxCalls(); n != tt.flow.Calls {
+				t.Errorf("AvaTax calls = %d (%v), want the minimum %d", n, h.sandbox.Calls(), tt.flow.Calls)
+			}
+			tt.check(t, h, tt.flow)
+			checkResults(t, h, tt.flow)
+		})
+	}
+}
+
+// checkResults verifies the write-back events: one per AvaTax effect, the
+// last one in the final state with the tax of every line.
+func checkResults(t *testing.T, h *harness, f scenario.Flow) {
+	t.Helper()
+	res := h.results(f.OrderID)
+	if len(res) != f.Calls {
+		t.Fatalf("%d results on %s, want one per AvaTax call (%d)", len(res), bus.ResultSubject(f.OrderID), f.Calls)
+	}
+	last := res[len(res)-1]
+	if last.State != string(f.Final) || last.OrderID != f.OrderID {
+		t.Errorf("last result: order %s state %s, want %s", last.OrderID, last.State, f.Final)
+	}
+	doc, ok := h.sandbox.Document(h.company, last.Document.Code, last.Document.Type)
+	if !ok {
+		t.Fatalf("result names document %s %s, which AvaTax does not have", last.Document.Code, last.Document.Type)
+	}
+	if !last.Document.TotalTax.Equal(doc.TotalTax) || len(last.Document.Lines) != len(doc.Lines) {
+		t.Errorf("result document tax %s with %d lines; AvaTax has %s with %d", last.Document.TotalTax, len(last.Document.Lines), doc.TotalTax, len(doc.Lines))
+	}
+	for i, l := range last.Document.Lines {
+		if !l.Tax.Equal(doc.Lines[i].Tax) {
+			t.Errorf("result line %s %s tax %s, AvaTax %s", l.Kind, l.ID, l.Tax, doc.Lines[i].Tax)
+		}
+		if strings.HasPrefix(doc.Lines[i].LineNumber, "SHIP-") != (l.Kind == events.ShippingFeeLine) {
+			t.Errorf("result line %s: kind %s", l.ID, l.Kind)
+		}
+	}
+}
+
+// outcome is what a flow leaves behind that a person would check: the
+// order's state and the documents that carry tax (cancelled ones do not).
+type outcome struct {
+	state lifecycle.State
+	docs  []string
+}
+
+func outcomeOf(h *harness, orderID string) outcome {
+	o := outcome{state: h.record(orderID).State}
+	for _, d := range h.sandbox.Documents(h.company) {
+		if !strings.HasPrefix(d.Code, orderID) || d.Status == avatax.StatusCancelled {
+			continue
+		}
+		o.docs = append(o.docs, fmt.Sprintf("%s %s %s amount %s tax %s", d.Type, d.Code, d.Status, d.TotalAmount, d.TotalTax))
+	}
+	sort.Strings(o.docs)
+	return o
+}
+
+// TestDuplicatedAndShuffledEvents publishes every event twice (once with
+// the same message id, once as a redelivery the broker cannot recognise)
+// in shuffled order, and expects the same outcome as in-order delivery,
+// with no document created twice.
+func TestDuplicatedAndShuffledEvents(t *testing.T) {
+	for _, f := range scenario.OneStock("") {
+		t.Run(f.Name, func(t *testing.T) {
+			ref := start(t, options{})
+			runInOrder(ref, f)
+			want := outcomeOf(ref, f.OrderID)
+
+			for seed := uint64(1); seed <= 3; seed++ {
+				h := start(t, options{})
+				evs := slices.Clone(f.Events)
+				evs = append(evs, evs...)
+				rand.New(rand.NewPCG(seed, 42)).Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+				ids := map[string]bool{}
+				for _, e := range evs {
+					if ids[e.ID] {
+						// A copy the broker's dedup cannot catch: same event id, new message id.
+						raw, _ := jsonOf(e)
+						h.publishRaw(bus.EventSubject(e.Type, e.Subject), raw, e.ID+"/again")
+					} else {
+						h.publish(e)
+					}
+					h.publish(e) // dropped by the stream's duplicate window
+					ids[e.ID] = true
+				}
+				h.waitIdle()
+				var all []string
+				for id := range ids {
+					all = append(all, id)
+				}
+				h.waitApplied(f.OrderID, all...)
+				h.waitIdle()
+				got := outcomeOf(h, f.OrderID)
+				if got.state != want.state || !slices.Equal(got.docs, want.docs) {
+					t.Errorf("seed %d: outcome %+v, want %+v", seed, got, want)
+				}
+				calls := h.sandbox.Calls()
+				if calls["refund"] > strings.Count(strings.Join(want.docs, "\n"), avatax.ReturnInvoice) {
+					t.Errorf("seed %d: %d refund calls for %v", seed, calls["refund"], want.docs)
+				}
+			}
+		})
+	}
+}
