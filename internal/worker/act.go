@@ -73,7 +73,7 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 		facts.ContentChanged = rec.Sale == nil || rec.Sale.Hash != taxdoc.Hash(sale)
 	}
 
-	d := lifecycle.Decide(rec.State, action, facts)
+	d := w.decide(ctx, rec.OrderID, rec.State, action, facts)
 	tr.To, tr.Effect = d.To, d.Effect
 	if d.Refusal != nil {
 		info := errorInfo{Code: d.Refusal.Code, Message: d.Refusal.Message}
