@@ -228,6 +228,9 @@ type Document struct {
 const (
 	LineItemGroupLine = "line_item_group"
 	ShippingFeeLine   = "shipping_fee"
+	// OrderItemLine is a line of an e-commerce document: one per order
+	// item, named by its pricing_details.taxes[].id.
+	OrderItemLine = "order_item"
 )
 
 // DocumentLine is the tax of one line item group or shipping fee.

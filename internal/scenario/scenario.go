@@ -196,3 +196,43 @@ func OneStock(prefix string) []Flow {
 		Returned(prefix + "WEB-3"),
 	}
 }
+
+// PartialCancel is paid, then one line item group is cancelled before the
+// rest is dispatched: the committed document leaves the cancelled group out.
+func PartialCancel(id string) Flow {
+	b := newBuilder(homeDeliveryOrder(id))
+	b.paid()
+	b.change(func(o *events.Order) { b.setGroups("cancelled", "", "", "LIG-2") })
+	b.emit(events.LineItemGroupStateChanged, func(d *events.OrderEvent) { d.EntityID, d.PreviousState, d.State = "LIG-2", "pending", "cancelled" })
+	b.emit(events.RefreshOrderTaxes, func(d *events.OrderEvent) { d.Workflow, d.EntityID = "line_item_group", "LIG-2" })
+	b.change(func(o *events.Order) {
+		b.setGroups("fulfilled", "PAR-1", "WH-IRVINE", "LIG-1")
+		o.Parcels = []events.Parcel{{ID: "PAR-1", State: "dispatched", EndpointID: "WH-IRVINE"}}
+		o.State = "fulfilled"
+	})
+	b.emit(events.ParcelStateChanged, func(d *events.OrderEvent) { d.EntityID, d.PreviousState, d.State = "PAR-1", "packed", "dispatched" })
+	b.emit(events.RefreshOrderTaxes, func(d *events.OrderEvent) { d.Workflow, d.EntityID = "parcel", "PAR-1" })
+	return Flow{Name: "partial-cancel", Description: "Home delivery, one group cancelled before dispatch: committed without it",
+		OrderID: id, Events: b.events, Final: lifecycle.Committed, Calls: 3}
+}
+
+// ECommerceTransactionID is the code of the document the e-commerce front
+// end created for ECommerce(id).
+func ECommerceTransactionID(id string) string { return "shop-" + id }
+
+// ECommerce is an order whose uncommitted AvaTax document the e-commerce
+// front end created (lines "1", "2" for the items, "3" for shipping);
+// taxbridge commits it on dispatch, addressing its lines by those ids.
+func ECommerce(id string) Flow {
+	o := homeDeliveryOrder(id)
+	o.TaxesInformation = &events.TaxesInformation{ProviderTransactionID: ECommerceTransactionID(id)}
+	o.OrderItems[0].PricingDetails.Taxes = []events.TaxID{{ID: "1"}}
+	o.OrderItems[1].PricingDetails.Taxes = []events.TaxID{{ID: "2"}}
+	o.ShippingFees[0].Taxes = []events.TaxID{{ID: "3"}}
+	b := newBuilder(o)
+	b.change(func(o *events.Order) { o.State = "processing" })
+	b.emit(events.OrderStateChanged, func(d *events.OrderEvent) { d.EntityID, d.PreviousState, d.State = id, "pending", "processing" })
+	b.dispatched("WH-AUSTIN")
+	return Flow{Name: "e-commerce", Description: "E-commerce document committed by taxbridge on dispatch, lines addressed by their ids",
+		OrderID: id, Events: b.events, Final: lifecycle.Committed, Calls: 1}
+}

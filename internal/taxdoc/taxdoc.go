@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -70,19 +72,80 @@ func (m *Mapper) Commitable(o *events.Order) bool {
 
 // LineRef says which OMS entity a document line stands for.
 type LineRef struct {
-	Kind string // events.LineItemGroupLine or events.ShippingFeeLine
+	Kind string // events.LineItemGroupLine, events.OrderItemLine or events.ShippingFeeLine
 	ID   string
 }
 
+// ECommerce reports whether the order's sale document was created by an
+// e-commerce front end, whose line ids then name the document's lines.
+func ECommerce(o *events.Order) bool { return o.TaxesInformation != nil }
+
 // Sale builds the SalesInvoice for the order, leaving removed line item
-// groups out. code is the document code.
+// groups out. code is the document code. Lines are numbered by line item
+// group id, or, for an e-commerce document, one line per order item named
+// by its pricing_details.taxes[].id.
 func (m *Mapper) Sale(o *events.Order, code string) (avatax.CreateTransactionModel, error) {
+	doc, originID, err := m.header(o, code, avatax.SalesInvoice)
+	if err != nil {
+		return doc, err
+	}
+	if ECommerce(o) {
+		err = m.itemLines(&doc, o, originID)
+	} else {
+		err = m.groupLines(&doc, o, originID, nil, false)
+	}
+	if err != nil {
+		return doc, err
+	}
+	if len(doc.Lines) == 0 {
+		return doc, ErrNothingToTax
+	}
+	m.feeLines(&doc, o, false)
+	return doc, nil
+}
+
+// Return builds the ReturnInvoice of a return: the returned line item
+// groups (and the shipping fees when the return says so) with negative
+// amounts, taxed at the sale's date so that the refunded tax matches the
+// tax collected. It is created with createoradjust, so sending it again is
+// safe.
+func (m *Mapper) Return(o *events.Order, saleCode string, r *events.Return, code string, at time.Time) (avatax.CreateTransactionModel, error) {
+	doc, originID, err := m.header(o, code, avatax.ReturnInvoice)
+	if err != nil {
+		return doc, err
+	}
+	doc.Date = at.UTC().Format(time.DateOnly)
+	doc.ReferenceCode = saleCode
+	doc.TaxOverride = &avatax.TaxOverrideModel{Type: avatax.OverrideTaxDate,
+		TaxDate: o.Date.UTC().Format(time.DateOnly), Reason: "Return"}
+	doc.Commit = true
+	for i, id := range r.LineItemGroupIDs {
+		field := fmt.Sprintf("/data/return/line_item_group_ids/%d", i)
+		j := slices.IndexFunc(o.LineItemGroups, func(g events.LineItemGroup) bool { return g.ID == id })
+		if j < 0 {
+			return doc, &DataError{field, fmt.Sprintf("line item group %q is not part of order %s", id, o.ID)}
+		}
+		if m.cfg.IsRemoved(o.LineItemGroups[j].State) {
+			return doc, &DataError{field, fmt.Sprintf("line item group %q is %s: it was removed before the sale was committed, so there is no tax to refund",
+				id, o.LineItemGroups[j].State)}
+		}
+	}
+	if err := m.groupLines(&doc, o, originID, r.LineItemGroupIDs, true); err != nil {
+		return doc, err
+	}
+	if r.RefundShipping {
+		m.feeLines(&doc, o, true)
+	}
+	return doc, nil
+}
+
+// header fills the document-level fields and addresses.
+func (m *Mapper) header(o *events.Order, code, docType string) (avatax.CreateTransactionModel, string, error) {
 	ch := m.cfg.Channel(o.SalesChannel)
-	p := m.cfg.Provider
 	doc := avatax.CreateTransactionModel{
 		Code:            code,
-		Type:            avatax.SalesInvoice,
-		CompanyCode:     p.CompanyCode,
+		Type:            docType,
+		CompanyCode:     m.cfg.Provider.CompanyCode,
 		Date:            o.Date.UTC().Format(time.DateOnly),
 		CustomerCode:    customerCode(o),
 		CurrencyCode:    currency(o),
@@ -94,108 +157,161 @@ func (m *Mapper) Sale(o *events.Order, code string) (avatax.CreateTransactionMod
 	}
 	origin, originID, err := m.origin(o, ch)
 	if err != nil {
-		return doc, err
+		return doc, "", err
 	}
 	if ch.OrderInStore {
 		doc.Addresses = &avatax.AddressesModel{SingleLocation: origin}
 	} else {
 		dest, err := m.destination(o)
 		if err != nil {
-			return doc, err
+			return doc, "", err
 		}
 		doc.Addresses = &avatax.AddressesModel{ShipFrom: origin, ShipTo: dest}
 	}
 	doc.ReportingLocationCode = m.locationCode(originID)
+	return doc, originID, nil
+}
 
+// groupLines adds one line per line item group: those not removed, or, when
+// only is given, those listed (negative amounts when refund is set).
+func (m *Mapper) groupLines(doc *avatax.CreateTransactionModel, o *events.Order, originID string, only []string, refund bool) error {
+	ch := m.cfg.Channel(o.SalesChannel)
 	for i, g := range o.LineItemGroups {
-		if m.cfg.IsRemoved(g.State) {
+		if only != nil && !slices.Contains(only, g.ID) || only == nil && m.cfg.IsRemoved(g.State) {
 			continue
 		}
 		field := fmt.Sprintf("/data/order/line_item_groups/%d", i)
 		item, ok := o.Item(g.OrderItemID)
 		if !ok {
-			return doc, &DataError{field + "/order_item_id", fmt.Sprintf("order item %q does not exist in the order", g.OrderItemID)}
+			return &DataError{field + "/order_item_id", fmt.Sprintf("order item %q does not exist in the order", g.OrderItemID)}
 		}
-		line := avatax.LineItemModel{
-			Number:      g.ID,
-			Quantity:    decimal.NewFromInt(g.Quantity),
-			Amount:      groupAmount(item, g.Quantity),
-			ItemCode:    item.ItemID,
-			TaxCode:     m.feature(item, p.TaxCodeFeature, p.DefaultTaxCode),
-			Description: m.feature(item, p.DescriptionFeature, p.DefaultDescription),
-			HSCode:      m.feature(item, p.HSCodeFeature, p.DefaultHSCode),
-			TaxIncluded: ch.TaxesIncludedInPrice,
+		line := m.itemLine(item, g.ID, g.Quantity, ch.TaxesIncludedInPrice)
+		if refund {
+			line.Amount = line.Amount.Neg()
 		}
-		if !ch.OrderInStore && g.EndpointID != "" && g.EndpointID != originID {
-			from, err := m.stockAddress(g.EndpointID, field+"/endpoint_id")
-			if err != nil {
-				return doc, err
-			}
-			line.Addresses = &avatax.AddressesModel{ShipFrom: from, ShipTo: doc.Addresses.ShipTo}
+		if err := m.lineOrigin(&line, doc, g.EndpointID, originID, field+"/endpoint_id"); err != nil {
+			return err
 		}
 		doc.Lines = append(doc.Lines, line)
 	}
-	if len(doc.Lines) == 0 {
-		return doc, ErrNothingToTax
+	return nil
+}
+
+// itemLines adds one line per order item named by its e-commerce tax line
+// id, with the quantity of its line item groups that are not removed.
+func (m *Mapper) itemLines(doc *avatax.CreateTransactionModel, o *events.Order, originID string) error {
+	ch := m.cfg.Channel(o.SalesChannel)
+	for i := range o.OrderItems {
+		item := &o.OrderItems[i]
+		var qty int64
+		endpoint := ""
+		for _, g := range o.LineItemGroups {
+			if g.OrderItemID == item.ID && !m.cfg.IsRemoved(g.State) {
+				qty += g.Quantity
+				if endpoint == "" {
+					endpoint = g.EndpointID
+				}
+			}
+		}
+		if qty == 0 {
+			continue
+		}
+		field := fmt.Sprintf("/data/order/order_items/%d/pricing_details/taxes", i)
+		if len(item.PricingDetails.Taxes) == 0 {
+			return &DataError{field, fmt.Sprintf("order item %q has no AvaTax line id, but the order's document %s was created by the e-commerce front end",
+				item.ID, o.TaxesInformation.ProviderTransactionID)}
+		}
+		line := m.itemLine(item, item.PricingDetails.Taxes[0].ID, qty, ch.TaxesIncludedInPrice)
+		if err := m.lineOrigin(&line, doc, endpoint, originID, field); err != nil {
+			return err
+		}
+		doc.Lines = append(doc.Lines, line)
 	}
+	return nil
+}
+
+func (m *Mapper) itemLine(item *events.OrderItem, number string, qty int64, taxIncluded bool) avatax.LineItemModel {
+	p := m.cfg.Provider
+	return avatax.LineItemModel{
+		Number:      number,
+		Quantity:    decimal.NewFromInt(qty),
+		Amount:      groupAmount(item, qty),
+		ItemCode:    item.ItemID,
+		TaxCode:     m.feature(item, p.TaxCodeFeature, p.DefaultTaxCode),
+		Description: m.feature(item, p.DescriptionFeature, p.DefaultDescription),
+		HSCode:      m.feature(item, p.HSCodeFeature, p.DefaultHSCode),
+		TaxIncluded: taxIncluded,
+	}
+}
+
+// lineOrigin gives a line its own ship-from when it leaves from another
+// stock location than the document's (a split shipment).
+func (m *Mapper) lineOrigin(line *avatax.LineItemModel, doc *avatax.CreateTransactionModel, endpointID, originID, field string) error {
+	if doc.Addresses.SingleLocation != nil || endpointID == "" || endpointID == originID {
+		return nil
+	}
+	from, err := m.stockAddress(endpointID, field)
+	if err != nil {
+		return err
+	}
+	line.Addresses = &avatax.AddressesModel{ShipFrom: from, ShipTo: doc.Addresses.ShipTo}
+	return nil
+}
+
+// feeLines adds the shipping fees, with the tax and item codes configured
+// for their delivery option.
+func (m *Mapper) feeLines(doc *avatax.CreateTransactionModel, o *events.Order, refund bool) {
+	ch := m.cfg.Channel(o.SalesChannel)
 	for _, f := range o.ShippingFees {
 		codes := m.shippingCodes(f.DeliveryOption, o.Delivery.Option)
+		number := FeeLineNumber(f.ID)
+		if ECommerce(o) && len(f.Taxes) > 0 && !refund {
+			number = f.Taxes[0].ID
+		}
+		amount := f.Price
+		if refund {
+			amount = amount.Neg()
+		}
 		doc.Lines = append(doc.Lines, avatax.LineItemModel{
-			Number:      FeeLineNumber(f.ID),
+			Number:      number,
 			Quantity:    decimal.NewFromInt(1),
-			Amount:      f.Price,
+			Amount:      amount,
 			ItemCode:    codes.ItemCode,
 			TaxCode:     codes.TaxCode,
 			Description: "Shipping",
 			TaxIncluded: ch.TaxesIncludedInPrice,
 		})
 	}
-	return doc, nil
 }
 
 // FeeLineNumber is the document line number of a shipping fee.
 func FeeLineNumber(feeID string) string { return "SHIP-" + feeID }
 
-// LineRefs maps the line numbers Sale gives to the entities they stand for.
+// LineRefs maps the line numbers Sale and Return give to the entities they
+// stand for.
 func LineRefs(o *events.Order) map[string]LineRef {
-	refs := make(map[string]LineRef, len(o.LineItemGroups)+len(o.ShippingFees))
+	refs := make(map[string]LineRef, len(o.LineItemGroups)+len(o.ShippingFees)+len(o.OrderItems))
 	for _, g := range o.LineItemGroups {
 		refs[g.ID] = LineRef{events.LineItemGroupLine, g.ID}
 	}
 	for _, f := range o.ShippingFees {
 		refs[FeeLineNumber(f.ID)] = LineRef{events.ShippingFeeLine, f.ID}
+		if ECommerce(o) && len(f.Taxes) > 0 {
+			refs[f.Taxes[0].ID] = LineRef{events.ShippingFeeLine, f.ID}
+		}
+	}
+	if ECommerce(o) {
+		for _, it := range o.OrderItems {
+			if len(it.PricingDetails.Taxes) > 0 {
+				refs[it.PricingDetails.Taxes[0].ID] = LineRef{events.OrderItemLine, it.ID}
+			}
+		}
 	}
 	return refs
 }
 
-// Refund builds the refund of the returned line item groups (and the
-// shipping fees when the return says so) as a Partial refund.
-func (m *Mapper) Refund(o *events.Order, r *events.Return, code string, at time.Time) (avatax.RefundTransactionModel, error) {
-	refs := LineRefs(o)
-	lines := make([]string, 0, len(r.LineItemGroupIDs)+len(o.ShippingFees))
-	for i, id := range r.LineItemGroupIDs {
-		if _, ok := refs[id]; !ok {
-			return avatax.RefundTransactionModel{}, &DataError{fmt.Sprintf("/data/return/line_item_group_ids/%d", i),
-				fmt.Sprintf("line item group %q is not part of order %s", id, o.ID)}
-		}
-		lines = append(lines, id)
-	}
-	if r.RefundShipping {
-		for _, f := range o.ShippingFees {
-			lines = append(lines, FeeLineNumber(f.ID))
-		}
-	}
-	return avatax.RefundTransactionModel{
-		RefundTransactionCode: code,
-		RefundDate:            at.UTC().Format(time.DateOnly),
-		RefundType:            avatax.RefundPartial,
-		RefundLines:           lines,
-		ReferenceCode:         "return " + r.ID,
-	}, nil
-}
-
-// Hash fingerprints the tax-relevant content of a sale, ignoring the commit
-// flag, so the worker can skip calls that would change nothing.
+// Hash fingerprints the tax-relevant content of a document, ignoring the
+// commit flag, so the worker can skip calls that would change nothing.
 func Hash(doc avatax.CreateTransactionModel) string {
 	doc.Commit = false
 	b, _ := json.Marshal(doc) // plain structs: cannot fail
@@ -204,7 +320,7 @@ func Hash(doc avatax.CreateTransactionModel) string {
 }
 
 // Summarize turns an AvaTax document into what the OMS writes back: totals,
-// and the tax per line item group and per shipping fee.
+// and the tax per line item group (or order item) and per shipping fee.
 func Summarize(t *avatax.TransactionModel, refs map[string]LineRef) events.Document {
 	d := events.Document{
 		Code: t.Code, Type: t.Type, Status: t.Status,
@@ -220,6 +336,27 @@ func Summarize(t *avatax.TransactionModel, refs map[string]LineRef) events.Docum
 			Amount: l.LineAmount, Taxable: l.TaxableAmount, Tax: l.Tax})
 	}
 	return d
+}
+
+// Addresses lists the distinct addresses of a document (document level and
+// line level), for validation before the first calculation.
+func Addresses(doc *avatax.CreateTransactionModel) []*avatax.AddressLocationInfo {
+	var out []*avatax.AddressLocationInfo
+	add := func(a *avatax.AddressesModel) {
+		if a == nil {
+			return
+		}
+		for _, x := range []*avatax.AddressLocationInfo{a.SingleLocation, a.ShipFrom, a.ShipTo} {
+			if x != nil && !slices.ContainsFunc(out, func(y *avatax.AddressLocationInfo) bool { return *y == *x }) {
+				out = append(out, x)
+			}
+		}
+	}
+	add(doc.Addresses)
+	for i := range doc.Lines {
+		add(doc.Lines[i].Addresses)
+	}
+	return out
 }
 
 func groupAmount(item *events.OrderItem, qty int64) decimal.Decimal {
@@ -295,6 +432,9 @@ func (m *Mapper) stockAddress(id, field string) (*avatax.AddressLocationInfo, er
 	return address(&sl.Address), nil
 }
 
+// locationCode is the reporting location code: the stock location id when
+// use_endpoint_id_as_location_code is set, else the stock location's own
+// code, else the provider's default.
 func (m *Mapper) locationCode(endpointID string) string {
 	p := m.cfg.Provider
 	if p.UseEndpointIDAsLocationCode {
@@ -336,4 +476,28 @@ func currency(o *events.Order) string {
 		return o.PricingDetails.Currency
 	}
 	return "USD"
+}
+
+// AddressRef is an address of a document with the field it comes from.
+type AddressRef struct {
+	Field   string
+	Address *avatax.AddressLocationInfo
+}
+
+// AddressRefs names where each address of the document comes from: the
+// delivery destination or a stock location of the configuration.
+func (m *Mapper) AddressRefs(o *events.Order, doc *avatax.CreateTransactionModel) []AddressRef {
+	var out []AddressRef
+	for _, a := range Addresses(doc) {
+		field := "/data/order/delivery/destination/address"
+		for _, id := range slices.Sorted(maps.Keys(m.cfg.StockLocations)) {
+			sl := m.cfg.StockLocations[id]
+			if *address(&sl.Address) == *a {
+				field = "/stock_locations/" + id + "/address"
+				break
+			}
+		}
+		out = append(out, AddressRef{Field: field, Address: a})
+	}
+	return out
 }

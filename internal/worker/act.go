@@ -54,6 +54,13 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 		}
 	}
 
+	if rec.State == lifecycle.None && rec.Sale == nil && taxdoc.ECommerce(o) {
+		// The e-commerce front end created the uncommitted document.
+		rec.Sale = &store.Document{Code: o.TaxesInformation.ProviderTransactionID, Type: avatax.SalesInvoice, Status: avatax.StatusSaved}
+		rec.State, tr.From = lifecycle.Uncommitted, lifecycle.Uncommitted
+		rec.Record(store.Transition{At: now, EventID: env.ID, Action: string(action), From: lifecycle.None, To: lifecycle.Uncommitted,
+			Note: "document " + rec.Sale.Code + " created by the e-commerce front end"})
+	}
 	facts := lifecycle.Facts{
 		Commitable:        w.mapper.Commitable(o),
 		OrderInStore:      ch.OrderInStore,
@@ -89,6 +96,15 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 	if d.Effect == lifecycle.NoEffect {
 		rec.State = d.To
 		return finish(tr)
+	}
+	if sale.Code != "" && d.Effect != lifecycle.CommitDocument && d.Effect != lifecycle.VoidDocument {
+		info, err := w.validateAddresses(ctx, o, &sale)
+		if err != nil {
+			return err
+		}
+		if info != nil {
+			return w.refuse(ctx, env, data, rec, rev, tr, *info)
+		}
 	}
 
 	c, err := w.plan(rec, d, sale, data, env, now)
@@ -134,16 +150,17 @@ func (w *Worker) plan(rec *store.Record, d lifecycle.Decision, sale avatax.Creat
 }
 
 func (w *Worker) planRefund(rec *store.Record, r *store.Return, now time.Time) (*call, error) {
-	company := w.mapper.Config().Provider.CompanyCode
-	req, err := w.mapper.Refund(rec.Order, &events.Return{ID: r.ID, LineItemGroupIDs: r.LineItemGroupIDs, RefundShipping: r.RefundShipping}, r.Code, r.At)
+	ret := &events.Return{ID: r.ID, LineItemGroupIDs: r.LineItemGroupIDs, RefundShipping: r.RefundShipping}
+	doc, err := w.mapper.Return(rec.Order, saleCode(rec), ret, r.Code, r.At)
 	if err != nil {
 		return nil, err
 	}
+	req := avatax.CreateOrAdjustTransactionModel{CreateTransactionModel: doc}
 	return &call{
 		intent: store.Intent{EventID: r.EventID, Effect: lifecycle.RefundDocument, Code: r.Code, Type: avatax.ReturnInvoice,
-			ReturnID: r.ID, Target: lifecycle.CommittedRefund, At: now},
+			Hash: taxdoc.Hash(doc), ReturnID: r.ID, Target: lifecycle.CommittedRefund, At: now},
 		do: func(ctx context.Context) (*avatax.TransactionModel, error) {
-			return w.tax.Refund(ctx, company, saleCode(rec), req)
+			return w.tax.CreateOrAdjust(ctx, req)
 		},
 		action: lifecycle.Refund,
 		from:   rec.State,

@@ -71,6 +71,7 @@ type Worker struct {
 	opts      Options
 	log       *slog.Logger
 	orders    keyLock
+	addresses addressCache
 }
 
 // New returns a worker. Zero options take their DefaultOptions value.

@@ -37,7 +37,9 @@ type harness struct {
 	res     *bus.Resources
 	store   *store.Store
 	sandbox *sandbox.Sandbox
-	company string
+	// sandboxURL is where the sandbox answers HTTP.
+	sandboxURL string
+	company    string
 }
 
 type options struct {
@@ -103,7 +105,7 @@ func start(t *testing.T, opt options) *harness {
 		emb.Shutdown()
 		srv.Close()
 	})
-	return &harness{t: t, ctx: ctx, nc: nc, js: js, res: res, store: st, sandbox: sb, company: cfg.Provider.CompanyCode}
+	return &harness{t: t, ctx: ctx, nc: nc, js: js, res: res, store: st, sandbox: sb, sandboxURL: srv.URL, company: cfg.Provider.CompanyCode}
 }
 
 func (h *harness) publish(env events.Envelope) {

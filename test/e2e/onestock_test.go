@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/taxbridge/taxbridge/internal/avatax"
+	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/lifecycle"
+	"github.com/taxbridge/taxbridge/internal/scenario"
+	"github.com/taxbridge/taxbridge/internal/taxconfig"
+)
+
+// configWith returns the example tax configuration with one text replaced.
+func configWith(t *testing.T, from, to string) []byte {
+	t.Helper()
+	s := strings.Replace(string(taxconfig.Example), from, to, 1)
+	if s == string(taxconfig.Example) {
+		t.Fatalf("configuration edit %q did not apply", from)
+	}
+	return []byte(s)
+}
+
+func TestPartialCancelCommitsWithoutTheCancelledGroup(t *testing.T) {
+	h := start(t, options{})
+	f := scenario.PartialCancel("WEB-PC")
+	runInOrder(h, f)
+	rec := h.record(f.OrderID)
+	if rec.State != lifecycle.Committed {
+		t.Fatalf("state %s", rec.State)
+	}
+	d, _ := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice)
+	checkDoc(t, d, avatax.SalesInvoice, avatax.StatusCommitted,
+		[]wantLine{{"LIG-1", "49.98", newYork}, {"SHIP-FEE-1", "5.00", newYork}}, false)
+	if n := h.avataxCalls(); n != f.Calls {
+		t.Errorf("%d AvaTax calls (%v), want %d", n, h.sandbox.Calls(), f.Calls)
+	}
+}
+
+func TestECommerceDocumentIsCommittedByLineIDs(t *testing.T) {
+	h := start(t, options{})
+	f := scenario.ECommerce("WEB-EC")
+	code := scenario.ECommerceTransactionID(f.OrderID)
+	// The e-commerce front end estimated from its own default warehouse.
+	front := avatax.New(h.sandboxURL, avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey})
+	ny := &avatax.AddressLocationInfo{Line1: "350 5th Ave", City: "New York", Region: "NY", PostalCode: "10118", Country: "US"}
+	irvine := &avatax.AddressLocationInfo{Line1: "2000 Main St", City: "Irvine", Region: "CA", PostalCode: "92614", Country: "US"}
+	_, err := front.CreateOrAdjust(context.Background(), avatax.CreateOrAdjustTransactionModel{CreateTransactionModel: avatax.CreateTransactionModel{
+		Code: code, Type: avatax.SalesInvoice, CompanyCode: h.company, Date: "2026-11-02", CustomerCode: "CUST",
+		Addresses: &avatax.AddressesModel{ShipFrom: irvine, ShipTo: ny},
+		Lines: []avatax.LineItemModel{
+			{Number: "1", Quantity: decimal.NewFromInt(2), Amount: decimal.RequireFromString("49.98"), ItemCode: "TSHIRT-M"},
+			{Number: "2", Quantity: decimal.NewFromInt(1), Amount: decimal.RequireFromString("80.00"), ItemCode: "JACKET-L"},
+			{Number: "3", Quantity: decimal.NewFromInt(1), Amount: decimal.RequireFromString("5.00"), TaxCode: "FR020100"},
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := h.avataxCalls()
+	runInOrder(h, f)
+	rec := h.record(f.OrderID)
+	if rec.State != lifecycle.Committed || rec.Sale == nil || rec.Sale.Code != code {
+		t.Fatalf("record state %s sale %+v, want the front end's document committed", rec.State, rec.Sale)
+	}
+	d, _ := h.sandbox.Document(h.company, code, avatax.SalesInvoice)
+	checkDoc(t, d, avatax.SalesInvoice, avatax.StatusCommitted,
+		[]wantLine{{"1", "49.98", newYork}, {"2", "80.00", newYork}, {"3", "5.00", newYork}}, false)
+	if got := h.avataxCalls() - before; got != f.Calls {
+		t.Errorf("%d AvaTax calls, want %d", got, f.Calls)
+	}
+	if _, ok := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice); ok {
+		t.Error("taxbridge created a second document under the order id")
+	}
+	res := h.results(f.OrderID)
+	if len(res) != 1 || res[0].Document.Lines[0].Kind != events.OrderItemLine || res[0].Document.Lines[0].ID != "OI-1" ||
+		res[0].Document.Lines[2].Kind != events.ShippingFeeLine || res[0].Document.Lines[2].ID != "FEE-1" {
+		t.Errorf("result %+v, want lines named by order item and shipping fee", res)
+	}
+}
+
+func TestECommerceVoid(t *testing.T) {
+	h := start(t, options{})
+	f := scenario.ECommerce("WEB-EV")
+	code := scenario.ECommerceTransactionID(f.OrderID)
+	front := avatax.New(h.sandboxURL, avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey})
+	if _, err := front.CreateOrAdjust(context.Background(), avatax.CreateOrAdjustTransactionModel{CreateTransactionModel: avatax.CreateTransactionModel{
+		Code: code, Type: avatax.SalesInvoice, CompanyCode: h.company, Date: "2026-11-02", CustomerCode: "CUST",
+		Addresses: &avatax.AddressesModel{SingleLocation: &avatax.AddressLocationInfo{PostalCode: "10118", Country: "US", Region: "NY", City: "New York", Line1: "350 5th Ave"}},
+		Lines:     []avatax.LineItemModel{{Number: "1", Quantity: decimal.NewFromInt(1), Amount: decimal.NewFromInt(10)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	void := withVersion(t, f.Events[0], 2)
+	void.Type, void.ID = events.VoidOrderTaxes, f.OrderID+"-void"
+	h.publish(void)
+	rec := h.waitApplied(f.OrderID, void.ID)
+	d, _ := h.sandbox.Document(h.company, code, avatax.SalesInvoice)
+	if rec.State != lifecycle.Void || d.Status != avatax.StatusCancelled {
+		t.Fatalf("state %s, document %s: want void and Cancelled", rec.State, d.Status)
+	}
+}
+
+// Settings the worker applies (the mapping settings are tested in taxdoc).
+func TestWorkerSettings(t *testing.T) {
+	t.Run("disable_tax_recording never commits", func(t *testing.T) {
+		h := start(t, options{taxConfig: configWith(t, `"disable_tax_recording": false`, `"disable_tax_recording": true`)})
+		f := scenario.HomeDelivery("WEB-NR")
+		runInOrder(h, f)
+		d, _ := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice)
+		if rec := h.record(f.OrderID); rec.State != lifecycle.Uncommitted || d.Status != avatax.StatusSaved {
+			t.Fatalf("state %s document %s, want uncommitted and Saved", rec.State, d.Status)
+		}
+	})
+	t.Run("commitable_parcel_states decides the commit", func(t *testing.T) {
+		h := start(t, options{taxConfig: configWith(t, `"commitable_parcel_states": ["dispatched", "delivered"]`, `"commitable_parcel_states": ["delivered"]`)})
+		f := scenario.HomeDelivery("WEB-CP")
+		runInOrder(h, f)
+		if rec := h.record(f.OrderID); rec.State != lifecycle.Uncommitted {
+			t.Fatalf("state %s after dispatch, want uncommitted: only delivered parcels commit", rec.State)
+		}
+		last := f.Events[len(f.Events)-1]
+		delivered := withOrder(t, last, func(o *events.Order) { o.Parcels[0].State = "delivered" })
+		delivered = withVersion(t, delivered, 9)
+		h.publish(delivered)
+		if rec := h.waitApplied(f.OrderID, delivered.ID); rec.State != lifecycle.Committed {
+			t.Fatalf("state %s after delivery, want committed", rec.State)
+		}
+	})
+	t.Run("tax_provider none sends nothing", func(t *testing.T) {
+		h := start(t, options{taxConfig: configWith(t, `"web": {"tax_provider": "avalara"}`, `"web": {"tax_provider": "none"}`)})
+		f := scenario.HomeDelivery("WEB-NP")
+		runInOrder(h, f)
+		if rec := h.record(f.OrderID); rec.State != lifecycle.None || h.avataxCalls() != 0 {
+			t.Fatalf("state %s with %d AvaTax calls, want none and 0", rec.State, h.avataxCalls())
+		}
+	})
+	t.Run("order in store refuses refunds", func(t *testing.T) {
+		h := start(t, options{})
+		f := scenario.StraightFulfil("OIS-RF")
+		runInOrder(h, f)
+		refund := withVersion(t, f.Events[len(f.Events)-1], 2)
+		refund.Type, refund.ID = events.RefundOrderTaxes, f.OrderID+"-refund"
+		refund.Data = []byte(strings.Replace(string(refund.Data), `"workflow":"order"`,
+			`"workflow":"line_item_group","return":{"id":"R1","line_item_group_ids":["LIG-1"]}`, 1))
+		h.publish(refund)
+		rec := h.waitApplied(f.OrderID, refund.ID)
+		errs := h.taxErrors(f.OrderID)
+		if rec.State != lifecycle.Committed || len(errs) != 1 || errs[0].Code != lifecycle.RefusedRefundOrderInStore {
+			t.Fatalf("state %s errors %+v, want committed and one %s", rec.State, errs, lifecycle.RefusedRefundOrderInStore)
+		}
+	})
+}
+
+// Several returns of one order each get their own deterministic code.
+func TestSeveralReturns(t *testing.T) {
+	h := start(t, options{})
+	f := scenario.Returned("WEB-SR")
+	runInOrder(h, f)
+	refund := f.Events[len(f.Events)-1]
+	second := withOrder(t, refund, func(o *events.Order) { o.LineItemGroups[0].State = "returned" })
+	second = withVersion(t, second, 4)
+	second.ID = f.OrderID + "-second-return"
+	second.Data = []byte(strings.Replace(string(second.Data), `"return":{"id":"RET-1","line_item_group_ids":["LIG-2"]}`,
+		`"return":{"id":"RET-2","line_item_group_ids":["LIG-1"],"refund_shipping":true}`, 1))
+	h.publish(second)
+	h.publish(refund) // the first return again: already refunded
+	rec := h.waitApplied(f.OrderID, second.ID)
+	var codes []string
+	for _, d := range h.sandbox.Documents(h.company) {
+		if d.Type == avatax.ReturnInvoice {
+			codes = append(codes, d.Code)
+		}
+	}
+	slices.Sort(codes)
+	if !slices.Equal(codes, []string{"WEB-SR-R1", "WEB-SR-R2"}) || rec.State != lifecycle.CommittedRefund {
+		t.Fatalf("returns %v state %s", codes, rec.State)
+	}
+	d, _ := h.sandbox.Document(h.company, "WEB-SR-R2", avatax.ReturnInvoice)
+	checkDoc(t, d, avatax.ReturnInvoice, avatax.StatusCommitted,
+		[]wantLine{{"LIG-1", "49.98", newYork}, {"SHIP-FEE-1", "5.00", newYork}}, true)
+}
