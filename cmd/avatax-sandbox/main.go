@@ -1,6 +1,13 @@
 // Command avatax-sandbox serves the local AvaTax REST v2 emulator.
 //
 //	avatax-sandbox [-addr 127.0.0.1:8086] [-account ID] [-license KEY] [-strict] [-companies A,B]
+//	               [fault injection: -rate-limit N -rate-window D -429-rate P -retry-after D -error-rate P
+//	                -after-effect-rate P -latency D -latency-jitter D -hang-rate P -hang-max D -seed N
+//	                -force-timeout D]
+//
+// Every flag can also be set with an environment variable: AVATAX_SANDBOX_
+// followed by the flag name in upper case with "-" as "_" (for example
+// AVATAX_SANDBOX_ERROR_RATE=0.05); a flag on the command line wins.
 package main
 
 import (
@@ -33,6 +40,22 @@ func run() error {
 	license := flag.String("license", sandbox.DefaultLicenseKey, "the license key the sandbox accepts")
 	strict := flag.Bool("strict", false, "only the -companies exist; other company codes get AvaTax's 404")
 	companies := flag.String("companies", sandbox.DefaultCompany, "comma-separated company codes (the first is the default company)")
+	var f sandbox.Faults
+	flag.IntVar(&f.RateLimit, "rate-limit", 0, "requests per account per -rate-window before 429 (0 = unlimited)")
+	flag.DurationVar(&f.RateWindow, "rate-window", time.Second, "window of -rate-limit")
+	flag.Float64Var(&f.TooManyRequestsRate, "429-rate", 0, "share (0..1) of requests refused with 429")
+	flag.DurationVar(&f.RetryAfter, "retry-after", 0, "Retry-After of a 429 (default: the rest of the window, at least 1s)")
+	flag.Float64Var(&f.ErrorRate, "error-rate", 0, "share (0..1) of requests answered 500 or 503")
+	flag.Float64Var(&f.AfterEffectRate, "after-effect-rate", 0, "share (0..1) of those 5xx sent after the request took effect")
+	flag.DurationVar(&f.Latency, "latency", 0, "latency added to every request")
+	flag.DurationVar(&f.LatencyJitter, "latency-jitter", 0, "extra uniform random latency, 0..this")
+	flag.Float64Var(&f.HangRate, "hang-rate", 0, "share (0..1) of requests that never answer")
+	flag.DurationVar(&f.HangMax, "hang-max", 2*time.Minute, "how long a hanging request is held before 504")
+	flag.Uint64Var(&f.Seed, "seed", 0, "random seed of the fault injection (0 = from the clock)")
+	forceTimeout := flag.Duration("force-timeout", 30*time.Second, "delay of $include=ForceTimeout before TimeoutRequested")
+	if err := envDefaults(); err != nil {
+		return err
+	}
 	flag.Parse()
 
 	var codes []string
@@ -41,7 +64,8 @@ func run() error {
 			codes = append(codes, c)
 		}
 	}
-	sb := sandbox.New(sandbox.Options{AccountID: *account, LicenseKey: *license, Strict: *strict, Companies: codes})
+	sb := sandbox.New(sandbox.Options{AccountID: *account, LicenseKey: *license, Strict: *strict, Companies: codes,
+		Faults: f, ForceTimeoutDelay: *forceTimeout})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -60,6 +84,9 @@ func run() error {
 	}
 	log.Printf("AvaTax sandbox listening on http://%s/api/v2/", ln.Addr())
 	log.Printf("credentials: account id %s %s; companies %s; strict %v", *account, licenseNote, strings.Join(codes, ","), *strict)
+	if f != (sandbox.Faults{RateWindow: f.RateWindow, HangMax: f.HangMax}) {
+		log.Printf("fault injection: %+v", f)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -77,6 +104,24 @@ func run() error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// envDefaults sets flags from AVATAX_SANDBOX_* environment variables before
+// the command line is parsed, so that the command line wins.
+func envDefaults() error {
+	var err error
+	flag.VisitAll(func(fl *flag.Flag) {
+		name := "AVATAX_SANDBOX_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if strings.HasPrefix(fl.Name, "429") {
+			name = "AVATAX_SANDBOX_TOO_MANY_REQUESTS_RATE"
+		}
+		if v, ok := os.LookupEnv(name); ok && err == nil {
+			if e := fl.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", name, v, e)
+			}
+		}
+	})
+	return err
 }
 
 // mask shows only the last four characters of a secret.

@@ -91,8 +91,9 @@ func runDemo(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- a.Run(runCtx) }()
-	fmt.Println("taxbridge demo: four OneStock flows through an embedded NATS server and the built-in AvaTax sandbox")
-	_, demoErr := demo.Run(ctx, a, scenario.OneStock(""), os.Stdout, 30*time.Second)
+	flows := scenario.OneStock("")
+	fmt.Printf("taxbridge demo: %d OneStock flows through an embedded NATS server and the built-in AvaTax sandbox\n", len(flows))
+	_, demoErr := demo.Run(ctx, a, flows, os.Stdout, 30*time.Second)
 	cancel()
 	if err := <-done; err != nil {
 		return err

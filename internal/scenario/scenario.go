@@ -186,14 +186,16 @@ func Returned(id string) Flow {
 		OrderID: id, Events: b.events, Final: lifecycle.CommittedRefund, Calls: 3}
 }
 
-// OneStock returns the four flows of the OneStock connector's documentation,
-// with order ids made unique by prefix.
+// OneStock returns the flows of the OneStock connector's documentation
+// (straight fulfil; home delivery, cancelled, returned) and a partial
+// cancel, with order ids made unique by prefix.
 func OneStock(prefix string) []Flow {
 	return []Flow{
 		StraightFulfil(prefix + "OIS-1"),
 		HomeDelivery(prefix + "WEB-1"),
 		Cancelled(prefix + "WEB-2"),
 		Returned(prefix + "WEB-3"),
+		PartialCancel(prefix + "WEB-4"),
 	}
 }
 

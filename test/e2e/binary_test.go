@@ -47,7 +47,7 @@ func TestBinaryDemoAndGracefulStop(t *testing.T) {
 			t.Fatalf("taxbridge demo: %v\n%s", err, out)
 		}
 		for _, want := range []string{"built-in AvaTax sandbox", "straight-fulfil", "home-delivery", "cancelled", "returned",
-			"ReturnInvoice WEB-3-R1 Committed", "all 4 flows ended in their expected state"} {
+			"partial-cancel", "ReturnInvoice WEB-3-R1 Committed", "all 5 flows ended in their expected state"} {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("demo output lacks %q:\n%s", want, out)
 			}

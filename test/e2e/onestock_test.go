@@ -183,3 +183,32 @@ func TestSeveralReturns(t *testing.T) {
 	checkDoc(t, d, avatax.ReturnInvoice, avatax.StatusCommitted,
 		[]wantLine{{"LIG-1", "49.98", newYork}, {"SHIP-FEE-1", "5.00", newYork}}, true)
 }
+
+// A refresh that changes nothing tax-relevant makes no AvaTax call.
+func TestUnchangedRefreshMakesNoCall(t *testing.T) {
+	h := start(t, options{})
+	f := scenario.HomeDelivery("WEB-UC")
+	paid := f.Events[:2]
+	runInOrder(h, scenario.Flow{OrderID: f.OrderID, Events: paid})
+	calls := h.avataxCalls()
+	again := withVersion(t, paid[1], 2)
+	again.ID = f.OrderID + "-refresh-again"
+	moved := withOrder(t, paid[1], func(o *events.Order) { o.State = "orchestrating" }) // not tax-relevant
+	moved = withVersion(t, moved, 3)
+	moved.ID = f.OrderID + "-orchestrating"
+	for _, e := range []events.Envelope{again, moved} {
+		h.publish(e)
+		h.waitApplied(f.OrderID, e.ID)
+	}
+	if got := h.avataxCalls(); got != calls {
+		t.Fatalf("%d AvaTax calls after refreshes that changed nothing, want %d", got, calls)
+	}
+	changed := withOrder(t, paid[1], func(o *events.Order) { o.ShippingFees[0].Price = decimal.RequireFromString("6.00") })
+	changed = withVersion(t, changed, 4)
+	changed.ID = f.OrderID + "-shipping-changed"
+	h.publish(changed)
+	h.waitApplied(f.OrderID, changed.ID)
+	if got := h.avataxCalls(); got != calls+1 {
+		t.Fatalf("%d AvaTax calls after the shipping fee changed, want one adjustment (%d)", got, calls+1)
+	}
+}

@@ -147,9 +147,9 @@ type verifyReq struct {
 }
 
 type settleReq struct {
-	VerifyTransaction *verifyReq     `json:"verifyTransaction"`
-	ChangeCode        *changeCodeReq `json:"changeCode"`
-	Commit            *commitReq     `json:"commit"`
+	Verify     *verifyReq     `json:"verify"`
+	ChangeCode *changeCodeReq `json:"changeCode"`
+	Commit     *commitReq     `json:"commit"`
 }
 
 // decodeLenient decodes body into v (a pointer to one of the request types).

@@ -86,11 +86,6 @@ func (c *calc) address(role addrRole, a *addressReq) *docAddress {
 	return da
 }
 
-func emptyAddress(a *addressReq) bool {
-	return a == nil || (a.LocationCode == "" && a.Line1 == "" && a.Line2 == "" && a.Line3 == "" && a.City == "" &&
-		a.Region == "" && a.Country == "" && a.PostalCode == "" && a.Latitude == nil && a.Longitude == nil)
-}
-
 // incomplete reports whether an address lacks what AvaTax needs to locate
 // it: a postal code, line1 + city + region, or coordinates (outside the US
 // and Canada a country is enough).
@@ -116,7 +111,7 @@ func incomplete(a *addressReq) bool {
 
 // locate finds the jurisdictions of an address. An error names the address
 // by its index in the document's address list.
-func (c *calc) locate(da *docAddress, lineNo string) (*place, *apiError) {
+func (c *calc) locate(da *docAddress) (*place, *apiError) {
 	if da.place != nil || da.err != nil {
 		return da.place, da.err
 	}
@@ -138,6 +133,12 @@ func lookupPlace(a *addressReq, index int, role string) (*place, *apiError) {
 		region, known := canonicalRegion("US", a.Region)
 		if strings.TrimSpace(a.Region) != "" && !known {
 			return nil, errGetTax("Invalid or missing state/province code (STA).", "STA is not a known state or province.", "", refersTo)
+		}
+		if postal == "" && a.Latitude != nil && a.Longitude != nil {
+			if p, ok := nearestPlace(*a.Latitude, *a.Longitude); ok {
+				return &p, nil
+			}
+			return nil, errGetTax("Unable to determine the taxing jurisdictions.", describe(), "JurisdictionNotFoundError", refersTo)
 		}
 		if postal == "" {
 			// line1 + city + region: find the place by city.
@@ -189,14 +190,6 @@ type lineResult struct {
 
 // calculate runs the tax engine over a create request.
 func (s *Sandbox) calculate(req *createReq, docType string) (avatax.TransactionModel, *docExtras, *apiError) {
-	tm, ex, apiErr := s.calculate1(req, docType)
-	if apiErr != nil {
-		return avatax.TransactionModel{}, nil, apiErr
-	}
-	return tm, ex, nil
-}
-
-func (s *Sandbox) calculate1(req *createReq, docType string) (avatax.TransactionModel, *docExtras, *apiError) {
 	if len(req.Lines) == 0 {
 		return avatax.TransactionModel{}, nil, errMissingLine()
 	}
@@ -251,7 +244,22 @@ func (s *Sandbox) calculate1(req *createReq, docType string) (avatax.Transaction
 	if req.Discount != nil {
 		discount = *req.Discount
 	}
-	discountLeft := discount
+	// The document discount is spread over the discounted lines in
+	// proportion to their amounts; the last one takes the rounding rest.
+	lineDiscounts := make([]decimal.Decimal, len(req.Lines))
+	if !docDiscountBase.IsZero() && !discount.IsZero() {
+		left, last := discount, -1
+		for i, l := range req.Lines {
+			if l.Discounted && l.Amount != nil {
+				lineDiscounts[i] = money.Round2(discount.Mul(l.Amount.Abs()).Div(docDiscountBase))
+				left = left.Sub(lineDiscounts[i])
+				last = i
+			}
+		}
+		if last >= 0 {
+			lineDiscounts[last] = lineDiscounts[last].Add(left)
+		}
+	}
 
 	tm := avatax.TransactionModel{}
 	var lines []lineResult
@@ -298,34 +306,12 @@ func (s *Sandbox) calculate1(req *createReq, docType string) (avatax.Transaction
 				"A transaction must have either a SingleLocation address or both ShipFrom and ShipTo addresses.", "IncorrectData")
 		}
 
-		// Lines' discounts.
-		lineDiscount := zero
-		if l.Discounted && l.Amount != nil && !docDiscountBase.IsZero() && !discount.IsZero() {
-			lineDiscount = money.Round2(discount.Mul(l.Amount.Abs()).Div(docDiscountBase))
-			if lineDiscount.Abs().GreaterThan(discountLeft.Abs()) {
-				lineDiscount = discountLeft
-			}
-			discountLeft = discountLeft.Sub(lineDiscount)
-		}
-
-		lr, apiErr := c.line(i, l, fromDA, toDA, lineDiscount)
+		lr, apiErr := c.line(i, l, fromDA, toDA, lineDiscounts[i])
 		if apiErr != nil {
 			return avatax.TransactionModel{}, nil, apiErr
 		}
 		lines = append(lines, lr)
 	}
-	// Give the rounding remainder of the document discount to the last
-	// discounted line.
-	if !discountLeft.IsZero() && !docDiscountBase.IsZero() {
-		for i := len(lines) - 1; i >= 0; i-- {
-			if req.Lines[i].Discounted {
-				lm := &lines[i].model
-				lm.DiscountAmount = lm.DiscountAmount.Add(discountLeft)
-				break
-			}
-		}
-	}
-
 	// Document-level TaxAmount override: distribute over lines by their
 	// calculated tax (or amount when no tax was calculated).
 	if docOverride != nil && strings.EqualFold(docOverride.Type, "TaxAmount") && docOverride.TaxAmount != nil {
@@ -505,7 +491,7 @@ func (c *calc) line(i int, l *lineReq, fromDA, toDA *docAddress, discount decima
 	}
 
 	// Sourcing: which address's jurisdictions apply.
-	toPlace, apiErr := c.locate(toDA, number)
+	toPlace, apiErr := c.locate(toDA)
 	if apiErr != nil {
 		return lineResult{}, apiErr
 	}
@@ -518,7 +504,7 @@ func (c *calc) line(i int, l *lineReq, fromDA, toDA *docAddress, discount decima
 		} else if fromDA != nil {
 			if fp, _ := lookupPlace(&fromDA.in, fromDA.index, string(fromDA.role)); fp != nil && fp.Region == toPlace.Region {
 				// Only the shipFrom is validated when it decides the tax.
-				fromPlace, apiErr := c.locate(fromDA, number)
+				fromPlace, apiErr := c.locate(fromDA)
 				if apiErr != nil {
 					return lineResult{}, apiErr
 				}
@@ -810,7 +796,10 @@ func validateLengths(req *createReq) *apiError {
 	}
 	for i, l := range req.Lines {
 		if len(l.TaxCode) > 25 {
-			return errStringLength("taxCode", 25)
+			return newErrorDetail(400, "ModelStateInvalid", "HttpRequest", avatax.ErrorDetail{
+				Code: "MaxStringLengthError", Message: "Field 'taxCode' has an invalid length.",
+				Description: "Field 'taxCode' must be no more than 25 characters in length.",
+			})
 		}
 		if len(l.Number) > 50 {
 			return errStringLength(fmt.Sprintf("lines[%d].number", i), 50)

@@ -43,6 +43,8 @@ func TestTaxMath(t *testing.T) {
 		{"Canada Ontario HST", "M5V 3L9", "100", false, "", "13", "100", "100", 1},
 		{"Canada Quebec GST+QST", "H9W 5E1", "100", false, "", "14.98", "100", "100", 2},
 		{"Canada BC GST+PST", "V6B1A1", "100", false, "", "12", "100", "100", 2},
+		{"Canada Alberta GST only", "T2P 1J9", "100", false, "", "5", "100", "100", 1},
+		{"Canada Nova Scotia HST", "B3H 1A1", "100", false, "", "14", "100", "100", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +53,7 @@ func TestTaxMath(t *testing.T) {
 			line := req["lines"].([]map[string]any)[0]
 			line["taxIncluded"] = tt.included
 			line["taxCode"] = tt.taxCode
-			if strings.ContainsAny(tt.postal, "MHV") {
+			if strings.ContainsAny(tt.postal, "MHVTB") {
 				req["addresses"].(map[string]any)["shipTo"].(map[string]any)["country"] = "CA"
 			}
 			r := e.call("POST", "/api/v2/transactions/create", req)
@@ -139,6 +141,8 @@ func TestSourcing(t *testing.T) {
 			"shipFrom": map[string]any{"postalCode": "98101", "country": "US"},
 			"shipTo":   map[string]any{"postalCode": "60601", "country": "US"}},
 			map[string]any{"shipTo": map[string]any{"postalCode": "97201", "country": "US"}}, "0", "Destination"},
+		{"coordinates win over the street address", map[string]any{
+			"singleLocation": map[string]any{"line1": "somewhere", "latitude": 47.6062, "longitude": -122.3321, "country": "US"}}, nil, "10.25", "Destination"},
 		{"origin-based intrastate (TX)", map[string]any{
 			"shipFrom": map[string]any{"postalCode": "78701", "country": "US"},
 			"shipTo":   map[string]any{"postalCode": "77002", "country": "US"}}, nil, "8.25", "Origin"},

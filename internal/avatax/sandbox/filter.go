@@ -240,7 +240,7 @@ func (p *filterParser) unary() (filterNode, error) {
 		p.pos++
 		return n, nil
 	}
-	if p.pos+2 >= len(p.toks)+0 && p.pos+2 > len(p.toks)-1+1 {
+	if p.pos+2 >= len(p.toks) {
 		return nil, fmt.Errorf("incomplete comparison")
 	}
 	field, op, val := p.toks[p.pos], strings.ToLower(p.toks[p.pos+1]), p.toks[p.pos+2]

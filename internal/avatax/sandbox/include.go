@@ -7,9 +7,6 @@ import (
 	"github.com/taxbridge/taxbridge/internal/avatax"
 )
 
-// moreRoutes holds endpoints beyond the core set.
-var moreRoutes []route
-
 // includeSet is a parsed $include.
 type includeSet map[string]bool
 

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"math"
 	"regexp"
 	"strings"
 
@@ -256,6 +257,9 @@ var usPlaces = indexPlaces([]place{
 		usRow("STA", "NJ", "34", "NEW JERSEY", "0.06625", "BAQK"),
 		usRow("CTY", "NJ", "013", "ESSEX", "0", "BARM"),
 		usRow("CIT", "NJ", "51000", "NEWARK", "0", "BARN"),
+	}},
+	{Postal: "07801", City: "DOVER", County: "MORRIS", Region: "NJ", Plus4: "07801-4011", Lat: "40.883990", Lon: "-74.562650", Rows: []jurisRow{
+		usRow("STA", "NJ", "34", "NEW JERSEY", "0.06625", "BAQK"),
 	}},
 	{Postal: "85004", City: "PHOENIX", County: "MARICOPA", Region: "AZ", Plus4: "85004-1564", Lat: "33.451430", Lon: "-112.068900", Rows: []jurisRow{
 		usRow("STA", "AZ", "04", "ARIZONA", "0.056", "ACEN"),
@@ -526,3 +530,25 @@ var rowIndex = func() map[string]jurisRow {
 	}
 	return m
 }()
+
+// nearestPlace finds the US place of the table closest to a position, within
+// 50 km: coordinates win over the street address, as on Avalara.
+func nearestPlace(lat, lon decimal.Decimal) (place, bool) {
+	la, lo := lat.InexactFloat64(), lon.InexactFloat64()
+	best, bestKm := place{}, math.MaxFloat64
+	for _, p := range usPlaces {
+		km := haversineKm(la, lo, d(p.Lat).InexactFloat64(), d(p.Lon).InexactFloat64())
+		if km < bestKm {
+			best, bestKm = p, km
+		}
+	}
+	return best, bestKm <= 50
+}
+
+func haversineKm(lat1, lon1, lat2, lon2 float64) float64 {
+	const r = 6371.0
+	rad := math.Pi / 180
+	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * r * math.Asin(math.Sqrt(h))
+}

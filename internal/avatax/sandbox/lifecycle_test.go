@@ -478,7 +478,7 @@ func TestLenientInput(t *testing.T) {
 	if r := e.call("POST", "/api/v2/transactions/createoradjust", ``); r.status != 400 || r.err(t).Code != "ModelRequiredException" {
 		t.Errorf("empty body: %d %s", r.status, r.body)
 	}
-	if r := e.call("POST", "/api/v2/transactions/createoradjust", `{}`); r.status != 400 || r.err(t).Code != "ValidationException" {
+	if r := e.call("POST", "/api/v2/transactions/createoradjust", `{}`); r.status != 400 || r.err(t).Code != "ValueRequiredError" {
 		t.Errorf("no model: %d %s", r.status, r.body)
 	}
 	noLines := invoice("L2", "SalesInvoice", false, "92614")
@@ -504,5 +504,34 @@ func mustJSON(t *testing.T, b []byte, v any) {
 	t.Helper()
 	if err := jsonUnmarshal(b, v); err != nil {
 		t.Fatalf("decode: %v\n%s", err, b)
+	}
+}
+
+func TestConcurrentCreateOrAdjust(t *testing.T) {
+	e := newEnv(t, Options{})
+	const n = 20
+	done := make(chan int, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			r := e.call("POST", "/api/v2/transactions/createoradjust", map[string]any{"createTransactionModel": invoice("CC", "SalesInvoice", true, "98101")})
+			done <- r.status
+		}()
+	}
+	created := 0
+	for i := 0; i < n; i++ {
+		switch <-done {
+		case 201:
+			created++
+		case 200:
+		default:
+			t.Error("unexpected status")
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d creates, want exactly 1", created)
+	}
+	d, _ := e.sb.Document("DEFAULT", "CC", "SalesInvoice")
+	if d.Version != n || len(e.sb.Documents("DEFAULT")) != 1 {
+		t.Errorf("version %d, %d documents", d.Version, len(e.sb.Documents("DEFAULT")))
 	}
 }

@@ -64,6 +64,24 @@ var (
 )
 
 func (s *Sandbox) resolve(in addressReq) (int, any, *apiError) {
+	status, out, apiErr := s.resolve1(in)
+	if apiErr != nil {
+		return status, out, apiErr
+	}
+	// The echo of the input always names the main fields, as Avalara's does.
+	m := toMap(out)
+	addr, _ := m["address"].(map[string]any)
+	if addr == nil {
+		addr = map[string]any{}
+	}
+	for _, k := range []string{"line1", "line2", "city", "region", "country", "postalCode"} {
+		setDefault(addr, k, "")
+	}
+	m["address"] = addr
+	return status, m, nil
+}
+
+func (s *Sandbox) resolve1(in addressReq) (int, any, *apiError) {
 	if len(in.PostalCode) > 11 {
 		return 0, nil, errStringLength("postalCode", 11)
 	}

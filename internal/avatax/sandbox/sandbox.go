@@ -36,6 +36,9 @@ type Options struct {
 	Companies  []string         // configured company codes (default ["DEFAULT"])
 	Now        func() time.Time // optional clock
 
+	// Faults configures fault injection (429, 5xx, latency, hangs).
+	Faults Faults
+
 	// ForceTimeoutDelay is how long $include=ForceTimeout waits before it
 	// fails with TimeoutRequested (default 30s, as on Avalara; negative
 	// means no wait).
@@ -51,6 +54,7 @@ type Sandbox struct {
 	companies map[string]int64 // upper-cased code → id
 	nextID    int64
 	calls     map[string]int
+	faults    *faultState
 }
 
 // New returns a sandbox with no documents.
@@ -73,6 +77,7 @@ func New(opts Options) *Sandbox {
 		companies: map[string]int64{},
 		nextID:    80000000001,
 		calls:     map[string]int{},
+		faults:    newFaultState(opts.Faults),
 	}
 	for _, c := range opts.Companies {
 		s.companyID(c)
@@ -151,6 +156,13 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	fault, alive := s.decideFault(r, rt)
+	if !alive {
+		return // the client went away while we waited
+	}
+	if s.injectBefore(w, r, fault) {
+		return
+	}
 	var body []byte
 	if r.Body != nil {
 		b, err := io.ReadAll(io.LimitReader(r.Body, 32<<20))
@@ -162,6 +174,12 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &request{r: r, params: params, body: body, query: lowerQuery(r.URL.Query())}
 	status, out, apiErr := rt.handle(s, req)
+	if fault.after {
+		// The request took effect; the answer is lost in a server error.
+		s.faults.count(fault.kind + "-after")
+		writeError(w, serverError(fault.kind))
+		return
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -288,14 +306,17 @@ func (s *Sandbox) authenticated(r *http.Request) bool {
 
 func (s *Sandbox) ping(req *request) (int, any, *apiError) {
 	res := avatax.PingResultModel{Version: softwareVersion, Authenticated: false, AuthenticationType: "None"}
-	if s.authenticated(req.r) {
-		res.Authenticated = true
-		res.AuthenticationType = "AccountIdLicenseKey"
-		res.AuthenticatedUserName = s.opts.AccountID
-		res.AuthenticatedUserID = 1
-		res.AuthenticatedAccountID = parseAccountID(s.opts.AccountID)
+	if !s.authenticated(req.r) {
+		return http.StatusOK, res, nil
 	}
-	return http.StatusOK, res, nil
+	res.Authenticated = true
+	res.AuthenticationType = "AccountIdLicenseKey"
+	res.AuthenticatedUserName = s.opts.AccountID
+	res.AuthenticatedUserID = 1
+	res.AuthenticatedAccountID = parseAccountID(s.opts.AccountID)
+	m := toMap(res)
+	m["crmid"] = "0000000000"
+	return http.StatusOK, m, nil
 }
 
 func parseAccountID(s string) int64 {

@@ -202,7 +202,10 @@ func (s *Sandbox) createOrAdjust(req *request) (int, any, *apiError) {
 		return 0, nil, errModelRequired()
 	}
 	if car.CreateTransactionModel == nil {
-		return 0, nil, errValueRequired("createTransactionModel")
+		return 0, nil, newErrorDetail(http.StatusBadRequest, "ValueRequiredError", "IncorrectData", avatax.ErrorDetail{
+			Code: "ValueRequiredError", Message: "Field createTransactionModel is required.",
+			Description: "Please provide a value for field createTransactionModel.",
+		})
 	}
 	if apiErr := s.forceTimeout(req); apiErr != nil {
 		return 0, nil, apiErr
