@@ -1,0 +1,61 @@
+package bus
+
+import (
+	"context"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestToken(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"WEB-1", "WEB-1"},
+		{"a.b", "a_2Eb"},
+		{"a_b", "a_5Fb"},
+		{"x y*>", "x_20y_2A_3E"},
+		{"é", "_C3_A9"},
+	}
+	for _, tt := range tests {
+		if got := Token(tt.in); got != tt.want {
+			t.Errorf("Token(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// Escaping is injective: distinct ids never share a token.
+	if Token("a_2Eb") == Token("a.b") {
+		t.Error("collision between an escaped and a literal id")
+	}
+}
+
+func TestProvisionIsIdempotent(t *testing.T) {
+	emb, err := StartEmbedded(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Shutdown()
+	nc, err := emb.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := Provision(ctx, js, DefaultTopology); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changed := DefaultTopology
+	changed.MaxDeliver = 5
+	res, err := Provision(ctx, js, changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := res.Consumer.Info(ctx)
+	if err != nil || info.Config.MaxDeliver != 5 {
+		t.Fatalf("consumer not updated: %v %v", info.Config.MaxDeliver, err)
+	}
+	s, err := js.Stream(ctx, EventsStream)
+	if err != nil || s.CachedInfo().Config.Duplicates != DefaultTopology.DuplicateWindow {
+		t.Fatalf("events stream: %v", err)
+	}
+}
