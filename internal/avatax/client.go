@@ -1,16 +1,23 @@
 package avatax
 
 import (
-	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/time/rate"
 )
 
 // Base URLs of Avalara's environments.
@@ -24,6 +31,9 @@ const (
 const DefaultTimeout = 10 * time.Second
 
 // Credentials authenticate with HTTP Basic: account id and license key.
+//
+// Printing or logging Credentials (fmt with any verb, slog, encoding/json)
+// shows the account id only, never the license key.
 type Credentials struct {
 	AccountID  string
 	LicenseKey string
@@ -32,30 +42,146 @@ type Credentials struct {
 // String never shows the license key, so credentials are safe to log.
 func (c Credentials) String() string { return "account " + c.AccountID }
 
+// GoString is String for %#v.
+func (c Credentials) GoString() string {
+	return fmt.Sprintf("avatax.Credentials{AccountID: %q, LicenseKey: %q}", c.AccountID, redacted(c.LicenseKey))
+}
+
+// Format prints String for every verb (GoString for %#v), so no verb can
+// print the license key.
+func (c Credentials) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, c.GoString())
+		return
+	}
+	io.WriteString(f, c.String())
+}
+
+// LogValue keeps the license key out of structured logs.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account_id", c.AccountID), slog.String("license_key", redacted(c.LicenseKey)))
+}
+
+// MarshalJSON keeps the license key out of JSON dumps.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"accountId": c.AccountID, "licenseKey": redacted(c.LicenseKey)})
+}
+
+func redacted(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "[REDACTED]"
+}
+
+// secret holds the Authorization header value behind a pointer, so even a
+// reflective dump of a Client shows an address, not the key.
+type secret struct{ header, token, key string }
+
+// scrub removes the license key and the Basic token from text AvaTax (or
+// a proxy in front of it) sent back, in case an answer echoes them.
+func (s *secret) scrub(text string) string {
+	for _, v := range []string{s.token, s.key} {
+		if len(v) >= 4 && strings.Contains(text, v) {
+			text = strings.ReplaceAll(text, v, "[REDACTED]")
+		}
+	}
+	return text
+}
+
 // Client calls AvaTax REST v2. It is safe for concurrent use.
+//
+// Every call is bounded by a per-attempt timeout (WithTimeout) and by the
+// caller's context; transient failures are retried according to the
+// RetryPolicy (WithRetry) where repeating the call is safe; a client-side
+// rate limit (WithRateLimit) and concurrency cap (WithMaxConcurrency) apply
+// to every request, retries and look-ups included.
 type Client struct {
-	baseURL    string
-	creds      Credentials
+	baseURL   string
+	accountID string
+	auth      *secret
+	clientHdr string
+
+	httpClient *http.Client // transport wrapped with otelhttp
+	timeout    time.Duration
+	retry      RetryPolicy
+	limiter    *rate.Limiter // nil: no limit
+	sem        chan struct{} // nil: no cap
+	log        *slog.Logger
+
+	tracer  trace.Tracer
+	retries metric.Int64Counter
+}
+
+type settings struct {
 	httpClient *http.Client
+	timeout    time.Duration
 	clientHdr  string
+	retry      RetryPolicy
+	rps        float64
+	burst      int
+	maxConc    int
+	tp         trace.TracerProvider
+	mp         metric.MeterProvider
+	log        *slog.Logger
 }
 
 // Option configures a Client.
-type Option func(*Client)
+type Option func(*settings)
 
-// WithHTTPClient replaces the HTTP client (e.g. to add otelhttp or a test
-// transport). Its Timeout is kept if set.
-func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.httpClient = h } }
+// WithHTTPClient replaces the HTTP client (e.g. to add a test transport).
+// Its Timeout, when set, is the per-attempt timeout unless WithTimeout is
+// also given. The client works on a copy whose transport is wrapped with
+// otelhttp, so do not wrap it yourself.
+func WithHTTPClient(h *http.Client) Option { return func(s *settings) { s.httpClient = h } }
 
-// WithTimeout sets the timeout of one HTTP exchange.
+// WithTimeout sets the timeout of one HTTP exchange (one attempt; a call
+// that is retried may take longer, up to RetryPolicy.MaxElapsed). Zero or
+// negative keeps DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
-	return func(c *Client) { c.httpClient.Timeout = d }
+	return func(s *settings) {
+		if d > 0 {
+			s.timeout = d
+		}
+	}
 }
 
 // WithClientHeader sets the app name and version sent in X-Avalara-Client.
 func WithClientHeader(app, version string) Option {
-	return func(c *Client) { c.clientHdr = clientHeader(app, version) }
+	return func(s *settings) { s.clientHdr = clientHeader(app, version) }
 }
+
+// WithRetry sets the retry policy; zero fields keep their defaults (see
+// DefaultRetryPolicy). MaxAttempts 1 disables retries.
+func WithRetry(p RetryPolicy) Option { return func(s *settings) { s.retry = p } }
+
+// WithMaxAttempts caps the requests one call may send (1 = no retries),
+// keeping the other retry settings.
+func WithMaxAttempts(n int) Option { return func(s *settings) { s.retry.MaxAttempts = n } }
+
+// WithRateLimit limits the client to rps requests per second on average,
+// with bursts of up to burst requests. Every request counts: first
+// attempts, retries and the look-ups made before repeating a call. A call
+// waits for its turn, or fails when its context ends first. rps <= 0
+// removes the limit (the default).
+func WithRateLimit(rps float64, burst int) Option {
+	return func(s *settings) { s.rps, s.burst = rps, burst }
+}
+
+// WithMaxConcurrency caps the requests in flight at once across all
+// goroutines using the client; further calls wait for a slot, or fail when
+// their context ends first. n <= 0 removes the cap (the default).
+func WithMaxConcurrency(n int) Option { return func(s *settings) { s.maxConc = n } }
+
+// WithTracerProvider sets where spans go (default: the global provider).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(s *settings) { s.tp = tp } }
+
+// WithMeterProvider sets where metrics go (default: the global provider).
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(s *settings) { s.mp = mp } }
+
+// WithLogger receives a debug record for every retry (operation, document
+// code, attempt, status, AvaTax code, delay). Default: no logging.
+func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.log = l } }
 
 func clientHeader(app, version string) string {
 	host, _ := os.Hostname()
@@ -63,75 +189,235 @@ func clientHeader(app, version string) string {
 }
 
 // LibraryVersion is the client's version in X-Avalara-Client.
-const LibraryVersion = "1.0.0"
+const LibraryVersion = "1.1.0"
 
-// New returns a client for the AvaTax service at baseURL.
+// instrumentation is the OpenTelemetry scope name of the client.
+const instrumentation = "github.com/taxbridge/taxbridge/internal/avatax"
+
+// New returns a client for the AvaTax service at baseURL. User information
+// in baseURL is dropped: credentials travel only in the Authorization
+// header, never in URLs, errors or spans.
 func New(baseURL string, creds Credentials, opts ...Option) *Client {
-	c := &Client{
-		baseURL:    strings.TrimRight(baseURL, "/"),
-		creds:      creds,
-		httpClient: &http.Client{Timeout: DefaultTimeout},
-		clientHdr:  clientHeader("taxbridge", "dev"),
-	}
+	s := settings{clientHdr: clientHeader("taxbridge", "dev")}
 	for _, o := range opts {
-		o(c)
+		o(&s)
+	}
+	c := &Client{
+		baseURL:   cleanBaseURL(baseURL),
+		accountID: creds.AccountID,
+		auth:      newSecret(creds),
+		clientHdr: s.clientHdr,
+		retry:     s.retry.withDefaults(),
+		log:       s.log,
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if s.tp == nil {
+		s.tp = otel.GetTracerProvider()
+	}
+	if s.mp == nil {
+		s.mp = otel.GetMeterProvider()
+	}
+	c.tracer = s.tp.Tracer(instrumentation, trace.WithInstrumentationVersion(LibraryVersion))
+	c.retries, _ = s.mp.Meter(instrumentation, metric.WithInstrumentationVersion(LibraryVersion)).Int64Counter(
+		"avatax.client.retries", metric.WithUnit("{retry}"),
+		metric.WithDescription("AvaTax requests repeated after a transient failure"))
+
+	var base http.Client
+	if s.httpClient != nil {
+		base = *s.httpClient
+	}
+	c.timeout = s.timeout
+	if c.timeout == 0 {
+		c.timeout = base.Timeout
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	base.Timeout = 0 // enforced per attempt through the context
+	base.Transport = newTransport(base.Transport, s.maxConc, s.tp, s.mp)
+	c.httpClient = &base
+
+	if s.rps > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(s.rps), max(s.burst, 1))
+	}
+	if s.maxConc > 0 {
+		c.sem = make(chan struct{}, s.maxConc)
 	}
 	return c
+}
+
+func newSecret(creds Credentials) *secret {
+	token := base64.StdEncoding.EncodeToString([]byte(creds.AccountID + ":" + creds.LicenseKey))
+	return &secret{header: "Basic " + token, token: token, key: creds.LicenseKey}
+}
+
+func cleanBaseURL(raw string) string {
+	raw = strings.TrimRight(strings.TrimSpace(raw), "/")
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		u.User = nil
+		return u.String()
+	}
+	return raw
+}
+
+// String describes the client without its credentials.
+func (c *Client) String() string {
+	return fmt.Sprintf("avatax.Client{url: %s, account: %s}", c.baseURL, c.accountID)
+}
+
+// Format prints String for every verb, so no verb can print the license key.
+func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// LogValue keeps the license key out of structured logs.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("url", c.baseURL), slog.String("account_id", c.accountID))
 }
 
 // Ping checks connectivity and reports whether the credentials are accepted.
 func (c *Client) Ping(ctx context.Context) (*PingResultModel, error) {
 	var out PingResultModel
-	return &out, c.do(ctx, "ping", http.MethodGet, "/api/v2/utilities/ping", nil, &out)
+	return &out, c.run(ctx, &call{op: "ping", method: http.MethodGet, path: "/api/v2/utilities/ping",
+		route: "/api/v2/utilities/ping", out: &out, safety: repeatable})
 }
 
 // CreateOrAdjust creates the document, or adjusts it when one with the same
-// code exists; repeating it is safe.
+// code exists. Repeating it is safe, so it is retried on any transient
+// failure.
 func (c *Client) CreateOrAdjust(ctx context.Context, m CreateOrAdjustTransactionModel) (*TransactionModel, error) {
 	var out TransactionModel
-	return &out, c.do(ctx, "createoradjust", http.MethodPost, "/api/v2/transactions/createoradjust", m, &out)
+	t := &m.CreateTransactionModel
+	return &out, c.run(ctx, &call{op: "createoradjust", method: http.MethodPost,
+		path: "/api/v2/transactions/createoradjust", route: "/api/v2/transactions/createoradjust",
+		in: m, out: &out, safety: repeatable, doc: docAttrs{company: t.CompanyCode, code: t.Code, docType: t.Type}})
 }
 
-// Create creates a document. Prefer CreateOrAdjust where a call may repeat.
+// Create creates a document. It is repeated only when AvaTax cannot have
+// acted on it (the connection was refused before the request was sent, or
+// AvaTax answered 429); after any other failure the error has Uncertain
+// set. Prefer CreateOrAdjust where a call may repeat.
 func (c *Client) Create(ctx context.Context, m CreateTransactionModel) (*TransactionModel, error) {
 	var out TransactionModel
-	return &out, c.do(ctx, "create", http.MethodPost, "/api/v2/transactions/create", m, &out)
+	return &out, c.run(ctx, &call{op: "create", method: http.MethodPost,
+		path: "/api/v2/transactions/create", route: "/api/v2/transactions/create",
+		in: m, out: &out, safety: unsentOnly, doc: docAttrs{company: m.CompanyCode, code: m.Code, docType: m.Type}})
 }
 
-// Get fetches the current version of a document by company, code and type.
+// Get fetches the current version of a document (with its lines) by
+// company, code and type. An empty docType lets AvaTax pick SalesInvoice
+// when several types share the code.
 func (c *Client) Get(ctx context.Context, companyCode, code, docType string) (*TransactionModel, error) {
 	var out TransactionModel
-	p := docPath(companyCode, code, "") + typeQuery(docType, "Lines")
-	return &out, c.do(ctx, "get", http.MethodGet, p, nil, &out)
+	return &out, c.run(ctx, &call{op: "get", method: http.MethodGet,
+		path: docPath(companyCode, code, "") + typeQuery(docType, "Lines"), route: docRoute(""),
+		out: &out, safety: repeatable, doc: docAttrs{company: companyCode, code: code, docType: docType}})
 }
 
-// Commit commits an uncommitted document.
+// Commit commits an uncommitted document. When an attempt fails after the
+// request may have reached AvaTax (a 5xx, a timeout, a dropped
+// connection), the client looks the document up before repeating it and
+// returns it if it is already Committed.
 func (c *Client) Commit(ctx context.Context, companyCode, code, docType string) (*TransactionModel, error) {
 	var out TransactionModel
-	p := docPath(companyCode, code, "/commit") + typeQuery(docType, "")
-	return &out, c.do(ctx, "commit", http.MethodPost, p, CommitTransactionModel{Commit: true}, &out)
+	k := &call{op: "commit", method: http.MethodPost,
+		path: docPath(companyCode, code, "/commit") + typeQuery(docType, ""), route: docRoute("/commit"),
+		in: CommitTransactionModel{Commit: true}, out: &out, safety: checkFirst,
+		doc: docAttrs{company: companyCode, code: code, docType: docType}}
+	k.check = func(ctx context.Context) (bool, *Error) {
+		doc, err := c.lookUp(ctx, k, companyCode, code, docType)
+		if err != nil {
+			return false, ignoreNotFound(err)
+		}
+		if doc.Status != StatusCommitted {
+			return false, nil
+		}
+		out = *doc
+		return true, nil
+	}
+	return &out, c.run(ctx, k)
 }
 
-// Void cancels a document with the given reason (VoidDocVoided, VoidDocDeleted).
+// Void cancels a document with the given reason (VoidDocVoided,
+// VoidDocDeleted). When an attempt fails after the request may have
+// reached AvaTax, the client looks the document up before repeating it:
+// a Cancelled document (or, for VoidDocDeleted, a deleted one) means the
+// void took effect, and it is returned instead of repeating the call.
 func (c *Client) Void(ctx context.Context, companyCode, code, docType, reason string) (*TransactionModel, error) {
 	var out TransactionModel
-	p := docPath(companyCode, code, "/void") + typeQuery(docType, "")
-	return &out, c.do(ctx, "void", http.MethodPost, p, VoidTransactionModel{Code: reason}, &out)
+	k := &call{op: "void", method: http.MethodPost,
+		path: docPath(companyCode, code, "/void") + typeQuery(docType, ""), route: docRoute("/void"),
+		in: VoidTransactionModel{Code: reason}, out: &out, safety: checkFirst,
+		doc: docAttrs{company: companyCode, code: code, docType: docType}}
+	k.check = func(ctx context.Context) (bool, *Error) {
+		doc, err := c.lookUp(ctx, k, companyCode, code, docType)
+		switch {
+		case err != nil && err.Kind() == KindNotFound && strings.EqualFold(reason, VoidDocDeleted):
+			// DocDeleted removes an uncommitted document outright.
+			out = TransactionModel{Code: code, Type: docType, Status: StatusCancelled}
+			return true, nil
+		case err != nil:
+			return false, ignoreNotFound(err)
+		case doc.Status != StatusCancelled:
+			return false, nil
+		}
+		out = *doc
+		return true, nil
+	}
+	return &out, c.run(ctx, k)
 }
 
 // Refund creates a committed ReturnInvoice for a committed SalesInvoice.
-// It is not idempotent: look the refund code up before sending it again.
+// When an attempt fails after the request may have reached AvaTax, the
+// client looks the refund up by its RefundTransactionCode (a
+// ReturnInvoice) before sending it again, and returns it if it exists.
+// Without a RefundTransactionCode there is nothing to look up: the refund
+// is then repeated only when AvaTax cannot have acted on it, like Create.
 func (c *Client) Refund(ctx context.Context, companyCode, code string, m RefundTransactionModel) (*TransactionModel, error) {
 	var out TransactionModel
-	p := docPath(companyCode, code, "/refund") + typeQuery(SalesInvoice, "")
-	return &out, c.do(ctx, "refund", http.MethodPost, p, m, &out)
+	k := &call{op: "refund", method: http.MethodPost,
+		path: docPath(companyCode, code, "/refund") + typeQuery(SalesInvoice, ""), route: docRoute("/refund"),
+		in: m, out: &out, safety: unsentOnly,
+		doc: docAttrs{company: companyCode, code: code, docType: SalesInvoice, refundCode: m.RefundTransactionCode}}
+	if rc := m.RefundTransactionCode; rc != "" {
+		k.safety = checkFirst
+		k.check = func(ctx context.Context) (bool, *Error) {
+			doc, err := c.lookUp(ctx, k, companyCode, rc, ReturnInvoice)
+			if err != nil {
+				return false, ignoreNotFound(err)
+			}
+			out = *doc
+			return true, nil
+		}
+	}
+	return &out, c.run(ctx, k)
 }
 
 // ResolveAddress validates and normalises an address. Problems with the
 // address come back as messages in a successful answer.
 func (c *Client) ResolveAddress(ctx context.Context, a AddressValidationInfo) (*AddressResolutionModel, error) {
 	var out AddressResolutionModel
-	return &out, c.do(ctx, "resolve", http.MethodPost, "/api/v2/addresses/resolve", a, &out)
+	return &out, c.run(ctx, &call{op: "resolve", method: http.MethodPost,
+		path: "/api/v2/addresses/resolve", route: "/api/v2/addresses/resolve", in: a, out: &out, safety: repeatable})
+}
+
+// lookUp is the single GET a check makes; it goes through the rate limit,
+// the concurrency cap and tracing like any request.
+func (c *Client) lookUp(ctx context.Context, k *call, companyCode, code, docType string) (*TransactionModel, *Error) {
+	var doc TransactionModel
+	g := &call{op: k.op + " check", method: http.MethodGet,
+		path: docPath(companyCode, code, "") + typeQuery(docType, "Lines"), route: docRoute(""), out: &doc}
+	if f := c.send(ctx, g, nil); f != nil {
+		return nil, f.err
+	}
+	return &doc, nil
+}
+
+func ignoreNotFound(err *Error) *Error {
+	if err.Kind() == KindNotFound {
+		return nil
+	}
+	return err
 }
 
 // codeEscaper applies AvaTax's documented encoding for codes in URL paths.
@@ -140,6 +426,10 @@ var codeEscaper = strings.NewReplacer("/", "_-ava2f-_", "+", "_-ava2b-_", "?", "
 func docPath(companyCode, code, suffix string) string {
 	return "/api/v2/companies/" + url.PathEscape(codeEscaper.Replace(companyCode)) +
 		"/transactions/" + url.PathEscape(codeEscaper.Replace(code)) + suffix
+}
+
+func docRoute(suffix string) string {
+	return "/api/v2/companies/{companyCode}/transactions/{transactionCode}" + suffix
 }
 
 func typeQuery(docType, include string) string {
@@ -156,63 +446,24 @@ func typeQuery(docType, include string) string {
 	return "?" + q.Encode()
 }
 
-func (c *Client) do(ctx context.Context, op, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return &Error{Op: op, Err: fmt.Errorf("encode request: %w", err)}
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
-	if err != nil {
-		return &Error{Op: op, Err: fmt.Errorf("build request: %w", err)}
-	}
-	req.SetBasicAuth(c.creds.AccountID, c.creds.LicenseKey)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("X-Avalara-Client", c.clientHdr)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.httpClient.Do(req)
-	if err != nil {
-		// url.Error repeats the URL, which carries no secret; credentials
-		// travel only in the Authorization header.
-		return &Error{Op: op, Err: err}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	if err != nil {
-		return &Error{Op: op, StatusCode: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
-	}
-	if resp.StatusCode >= 300 {
-		return decodeError(op, resp, raw)
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return &Error{Op: op, StatusCode: resp.StatusCode, Code: "UnexpectedAnswer",
-			Message: fmt.Sprintf("cannot decode the %d answer: %v", resp.StatusCode, err)}
-	}
-	return nil
+// docAttrs names the document a call is about, for spans and logs.
+type docAttrs struct {
+	company, code, docType, refundCode string
 }
 
-func decodeError(op string, resp *http.Response, raw []byte) *Error {
-	e := &Error{Op: op, StatusCode: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
-	var env ErrorResult
-	if json.Unmarshal(raw, &env) == nil && env.Error != nil {
-		e.Code, e.Message, e.Target, e.Details = env.Error.Code, env.Error.Message, env.Error.Target, env.Error.Details
-		return e
+func (d docAttrs) attributes(op string) []attribute.KeyValue {
+	kv := []attribute.KeyValue{attribute.String("avatax.operation", op)}
+	if d.company != "" {
+		kv = append(kv, attribute.String("avatax.company_code", d.company))
 	}
-	// Route misses and gateways answer with empty or non-JSON bodies.
-	e.Message = strings.TrimSpace(string(raw))
-	if len(e.Message) > 200 {
-		e.Message = e.Message[:200]
+	if d.code != "" {
+		kv = append(kv, attribute.String("avatax.document_code", d.code))
 	}
-	if e.Message == "" {
-		e.Message = http.StatusText(resp.StatusCode)
+	if d.docType != "" {
+		kv = append(kv, attribute.String("avatax.document_type", d.docType))
 	}
-	return e
+	if d.refundCode != "" {
+		kv = append(kv, attribute.String("avatax.refund_code", d.refundCode))
+	}
+	return kv
 }

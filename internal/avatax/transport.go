@@ -1,0 +1,152 @@
+package avatax
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"sync/atomic"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// maxAnswer bounds the size of an answer the client reads.
+const maxAnswer = 32 << 20
+
+type routeKey struct{}
+
+// newTransport wraps base (default: a clone of http.DefaultTransport that
+// keeps enough idle connections for the concurrency cap) with otelhttp.
+// otelhttp records method, URL, status and sizes; it records no request
+// headers, so the Authorization header never reaches a span.
+func newTransport(base http.RoundTripper, maxConc int, tp trace.TracerProvider, mp metric.MeterProvider) http.RoundTripper {
+	if base == nil {
+		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			t := dt.Clone()
+			t.MaxIdleConnsPerHost = max(maxConc, 16)
+			base = t
+		} else {
+			base = http.DefaultTransport
+		}
+	}
+	return otelhttp.NewTransport(base,
+		otelhttp.WithTracerProvider(tp),
+		otelhttp.WithMeterProvider(mp),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			if route, ok := r.Context().Value(routeKey{}).(string); ok && route != "" {
+				return r.Method + " " + route
+			}
+			return r.Method
+		}))
+}
+
+// send makes one request of k, within the concurrency cap, the rate limit
+// and the per-attempt timeout, and decodes a successful answer into k.out.
+func (c *Client) send(ctx context.Context, k *call, body []byte) *failure {
+	if c.sem != nil {
+		select {
+		case c.sem <- struct{}{}:
+			defer func() { <-c.sem }()
+		case <-ctx.Done():
+			return &failure{local: true, err: &Error{Op: k.op, Err: fmt.Errorf("waiting for a free request slot: %w", ctx.Err())}}
+		}
+	}
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			} else {
+				// The wait would outlast the deadline.
+				err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+			}
+			return &failure{local: true, err: &Error{Op: k.op, Err: fmt.Errorf("waiting for the client rate limit: %w", err)}}
+		}
+	}
+
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var wrote atomic.Bool
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	})
+	actx = context.WithValue(actx, routeKey{}, k.route)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(actx, k.method, c.baseURL+k.path, rd)
+	if err != nil {
+		return &failure{err: &Error{Op: k.op, Err: fmt.Errorf("build request: %w", err), kind: KindAuth}}
+	}
+	req.Header.Set("Authorization", c.auth.header)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Avalara-Client", c.clientHdr)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		// url.Error repeats the method and URL, which carry no secret:
+		// credentials travel only in the Authorization header.
+		if errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("no answer within %s: %w", c.timeout, err)
+		}
+		return &failure{err: &Error{Op: k.op, Err: err}, sent: wrote.Load()}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return &failure{sent: true, err: &Error{Op: k.op, StatusCode: resp.StatusCode,
+			CorrelationID: resp.Header.Get("X-Correlation-Id"), Err: fmt.Errorf("read answer: %w", err), kind: KindTransient}}
+	}
+	if resp.StatusCode >= 300 {
+		e := decodeError(k.op, resp, raw)
+		e.Message, e.Target = c.auth.scrub(e.Message), c.auth.scrub(e.Target)
+		for i := range e.Details {
+			d := &e.Details[i]
+			d.Message, d.Description, d.RefersTo = c.auth.scrub(d.Message), c.auth.scrub(d.Description), c.auth.scrub(d.RefersTo)
+		}
+		return &failure{sent: true, err: e}
+	}
+	if k.out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, k.out); err != nil {
+		return &failure{sent: true, err: &Error{Op: k.op, StatusCode: resp.StatusCode, Code: "UnexpectedAnswer",
+			CorrelationID: resp.Header.Get("X-Correlation-Id"),
+			Message:       fmt.Sprintf("cannot decode the %d answer: %v", resp.StatusCode, err),
+			// The call went through; only its answer is unreadable.
+			Uncertain: k.safety != repeatable}}
+	}
+	return nil
+}
+
+func decodeError(op string, resp *http.Response, raw []byte) *Error {
+	e := &Error{Op: op, StatusCode: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After"),
+		CorrelationID: resp.Header.Get("X-Correlation-Id")}
+	var env ErrorResult
+	if json.Unmarshal(raw, &env) == nil && env.Error != nil {
+		e.Code, e.Message, e.Target, e.Details = env.Error.Code, env.Error.Message, env.Error.Target, env.Error.Details
+		return e
+	}
+	// Route misses and gateways answer with empty or non-JSON bodies.
+	e.Message = strings.TrimSpace(string(raw))
+	if len(e.Message) > 200 {
+		e.Message = e.Message[:200]
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	return e
+}
