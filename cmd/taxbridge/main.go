@@ -1,6 +1,7 @@
 // Command taxbridge runs the tax worker: `taxbridge` (or `taxbridge run`)
 // processes OMS events until interrupted; `taxbridge demo` replays the
-// OneStock flows against an embedded NATS server and the AvaTax sandbox.
+// OneStock flows against an embedded NATS server and the AvaTax sandbox
+// (`taxbridge demo --hold` then keeps that server up for taxctl).
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/config"
 	"github.com/taxbridge/taxbridge/internal/demo"
 	"github.com/taxbridge/taxbridge/internal/scenario"
+	"github.com/taxbridge/taxbridge/internal/telemetry"
 )
 
 func main() {
@@ -37,10 +39,16 @@ func run(ctx context.Context, args []string) error {
 	case "run":
 		return serve(ctx)
 	case "demo":
-		return runDemo(ctx)
+		hold := len(args) > 1 && (args[1] == "--hold" || args[1] == "-hold")
+		return runDemo(ctx, hold)
 	case "help", "-h", "--help":
-		fmt.Println("usage: taxbridge [run|demo|help]\n\nEnvironment:")
-		return config.Usage()
+		fmt.Println("usage: taxbridge [run|demo [--hold]|help]\n\nEnvironment:")
+		if err := config.Usage(); err != nil {
+			return err
+		}
+		fmt.Println("\nOpenTelemetry: the standard OTEL_* variables, e.g. OTEL_TRACES_EXPORTER=otlp|console|none and\n" +
+			"OTEL_METRICS_EXPORTER=otlp|console|none (both none when unset), OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME.")
+		return nil
 	}
 	return fmt.Errorf("unknown command %q; try taxbridge help", cmd)
 }
@@ -48,7 +56,18 @@ func run(ctx context.Context, args []string) error {
 func logger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	return telemetry.NewLogger(os.Stderr, l)
+}
+
+// startTelemetry sets up the OTEL_* exporters and makes them the globals
+// of this process; stop flushes them.
+func startTelemetry(ctx context.Context) (*telemetry.Telemetry, func(), error) {
+	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceVersion: app.Version})
+	if err != nil {
+		return nil, nil, err
+	}
+	tel.SetGlobal()
+	return tel, func() { _ = tel.ShutdownWithin(5 * time.Second) }, nil
 }
 
 func serve(ctx context.Context) error {
@@ -57,20 +76,29 @@ func serve(ctx context.Context) error {
 		return err
 	}
 	log := logger(cfg.LogLevel)
-	a, err := app.Start(ctx, cfg, log)
+	tel, stopTelemetry, err := startTelemetry(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry()
+	a, err := app.Start(ctx, cfg, log, app.WithTelemetry(tel.TracerProvider, tel.MeterProvider, tel.Metrics))
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	log.Info("taxbridge running; SIGINT or SIGTERM drains in-flight events and stops")
+	log.Info("taxbridge running; SIGINT or SIGTERM drains in-flight events and stops",
+		"traces_exporter", tel.TracesExporter, "metrics_exporter", tel.MetricsExporter)
 	err = a.Run(ctx)
 	log.Info("taxbridge stopped")
 	return err
 }
 
 // runDemo always uses an embedded, in-process NATS server in a fresh
-// directory and the built-in sandbox, whatever the environment says.
-func runDemo(ctx context.Context) error {
+// directory and the built-in sandbox, whatever the environment says, and
+// no HTTP listener. With hold, the server also listens on
+// TAXBRIDGE_NATS_LISTEN and stays up after the flows until interrupted,
+// so that taxctl can read the demo's audit trail.
+func runDemo(ctx context.Context, hold bool) error {
 	dir, err := os.MkdirTemp("", "taxbridge-demo-")
 	if err != nil {
 		return err
@@ -80,10 +108,19 @@ func runDemo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg.NATSURL, cfg.NATSListen, cfg.DataDir = "", "", dir
+	listen := cfg.NATSListen
+	cfg.NATSURL, cfg.NATSListen, cfg.DataDir, cfg.HTTPListen = "", "", dir, ""
+	if hold {
+		cfg.NATSListen = listen
+	}
 	cfg.AvaTaxURL, cfg.AvaTaxAccountID, cfg.AvaTaxLicenseKey = "", "", ""
 	log := logger(os.Getenv("TAXBRIDGE_DEMO_LOG"))
-	a, err := app.Start(ctx, cfg, log)
+	tel, stopTelemetry, err := startTelemetry(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry()
+	a, err := app.Start(ctx, cfg, log, app.WithTelemetry(tel.TracerProvider, tel.MeterProvider, tel.Metrics))
 	if err != nil {
 		return err
 	}
@@ -94,6 +131,11 @@ func runDemo(ctx context.Context) error {
 	flows := scenario.OneStock("")
 	fmt.Printf("taxbridge demo: %d OneStock flows through an embedded NATS server and the built-in AvaTax sandbox\n", len(flows))
 	_, demoErr := demo.Run(ctx, a, flows, os.Stdout, 30*time.Second)
+	if hold && demoErr == nil {
+		fmt.Printf("\nthe demo's NATS server listens on %s until you press Ctrl-C; in another terminal try\n"+
+			"  TAXBRIDGE_NATS_URL=%s go run ./cmd/taxctl audit WEB-3\n", a.NATSURL(), a.NATSURL())
+		<-ctx.Done()
+	}
 	cancel()
 	if err := <-done; err != nil {
 		return err

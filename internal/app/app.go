@@ -14,12 +14,17 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/config"
 	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/health"
 	"github.com/taxbridge/taxbridge/internal/store"
 	"github.com/taxbridge/taxbridge/internal/taxconfig"
 	"github.com/taxbridge/taxbridge/internal/taxdoc"
@@ -43,13 +48,42 @@ type App struct {
 	Worker  *worker.Worker
 	Log     *slog.Logger
 
+	// TracerProvider and MeterProvider receive taxbridge's telemetry.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// Health serves /healthz, /readyz and /metrics; HTTPAddr is where,
+	// when Config.HTTPListen is set ("" otherwise).
+	Health   *health.Handler
+	HTTPAddr string
+
 	embedded   *bus.Embedded
 	sandboxSrv *http.Server
+	httpSrv    *http.Server
+	metrics    http.Handler
+}
+
+// Option configures Start.
+type Option func(*App)
+
+// WithTelemetry sends spans to tp and metrics to mp, and serves metrics
+// (the Prometheus handler of the same metrics) on /metrics. Without it
+// taxbridge reports to the OpenTelemetry globals and serves no /metrics.
+func WithTelemetry(tp trace.TracerProvider, mp metric.MeterProvider, metrics http.Handler) Option {
+	return func(a *App) { a.TracerProvider, a.MeterProvider, a.metrics = tp, mp, metrics }
 }
 
 // Start connects and provisions everything; Run then processes events.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err error) {
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (a *App, err error) {
 	a = &App{Config: cfg, Log: log}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.TracerProvider == nil {
+		a.TracerProvider = otel.GetTracerProvider()
+	}
+	if a.MeterProvider == nil {
+		a.MeterProvider = otel.GetMeterProvider()
+	}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -62,6 +96,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, e
 	if err != nil {
 		return nil, err
 	}
+	if a.JS, err = jetstream.New(a.NC); err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
 	avaDesc, err := a.connectAvaTax(cfg)
 	if err != nil {
 		return nil, err
@@ -70,23 +107,87 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, e
 	log.Info("taxbridge starting", "version", Version, "nats", natsDesc, "avatax", avaDesc,
 		"company", a.TaxConfig.Provider.CompanyCode)
 
-	if a.JS, err = jetstream.New(a.NC); err != nil {
-		return nil, fmt.Errorf("jetstream: %w", err)
-	}
 	topo := bus.DefaultTopology
-	topo.AckWait, topo.MaxDeliver = cfg.AckWait, cfg.MaxDeliver
+	topo.AckWait, topo.MaxDeliver, topo.AuditMaxAge = cfg.AckWait, cfg.MaxDeliver, cfg.AuditMaxAge
 	if a.Resources, err = bus.Provision(ctx, a.JS, topo); err != nil {
 		return nil, err
 	}
-	a.Store = store.New(a.Resources.Orders)
+	a.Store = store.New(a.Resources.Orders, store.WithTracerProvider(a.TracerProvider))
 	v, err := events.NewValidator()
 	if err != nil {
 		return nil, err
 	}
 	a.Worker = worker.New(a.JS, a.Store, v, taxdoc.NewMapper(a.TaxConfig), a.AvaTax, worker.Options{
 		Concurrency: cfg.Concurrency, IntentLease: cfg.AckWait, MaxDeliver: cfg.MaxDeliver, Logger: log,
+		TracerProvider: a.TracerProvider, MeterProvider: a.MeterProvider,
 	})
+	a.Health = health.New(a.readiness(), a.metrics, 5*time.Second)
+	if cfg.HTTPListen != "" {
+		if err := a.serveHTTP(cfg.HTTPListen); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
+}
+
+// readiness lists the conditions of /readyz: NATS connected, taxbridge's
+// streams, consumer and bucket present, AvaTax answering (Avalara's
+// service with accepted credentials, or the built-in sandbox).
+func (a *App) readiness() []health.Check {
+	streams := []string{bus.EventsStream, bus.ResultsStream, bus.DLQStream, bus.AuditStream}
+	avaName := "avatax"
+	if a.Sandbox != nil {
+		avaName = "avatax_sandbox"
+	}
+	return []health.Check{
+		{Name: "nats", Run: func(context.Context) error {
+			if st := a.NC.Status(); st != nats.CONNECTED {
+				return fmt.Errorf("NATS connection is %s", st)
+			}
+			return nil
+		}},
+		{Name: "streams", CacheOK: 5 * time.Second, Run: func(ctx context.Context) error {
+			for _, name := range streams {
+				if _, err := a.JS.Stream(ctx, name); err != nil {
+					return fmt.Errorf("stream %s: %w", name, err)
+				}
+			}
+			if _, err := a.JS.Consumer(ctx, bus.EventsStream, bus.WorkerName); err != nil {
+				return fmt.Errorf("consumer %s: %w", bus.WorkerName, err)
+			}
+			if _, err := a.JS.KeyValue(ctx, bus.OrdersBucket); err != nil {
+				return fmt.Errorf("bucket %s: %w", bus.OrdersBucket, err)
+			}
+			return nil
+		}},
+		{Name: avaName, CacheOK: 30 * time.Second, CacheFail: 5 * time.Second, Run: func(ctx context.Context) error {
+			p, err := a.AvaTax.Ping(ctx)
+			if err != nil {
+				return err
+			}
+			if !p.Authenticated {
+				return errors.New("AvaTax answers but does not accept the credentials")
+			}
+			return nil
+		}},
+	}
+}
+
+// serveHTTP serves Health on addr (port 0 picks a free one).
+func (a *App) serveHTTP(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("HTTP listener (TAXBRIDGE_HTTP_LISTEN) %s: %w", addr, err)
+	}
+	a.HTTPAddr = ln.Addr().String()
+	a.httpSrv = &http.Server{Handler: a.Health, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Log.Error("HTTP listener stopped", "err", err)
+		}
+	}()
+	a.Log.Info("HTTP listening", "addr", "http://"+a.HTTPAddr, "endpoints", "/healthz /readyz /metrics")
+	return nil
 }
 
 func (a *App) connectNATS(cfg *config.Config) (string, error) {
@@ -115,21 +216,33 @@ func (a *App) connectNATS(cfg *config.Config) (string, error) {
 }
 
 func (a *App) connectAvaTax(cfg *config.Config) (string, error) {
-	opts := []avatax.Option{avatax.WithTimeout(cfg.AvaTaxTimeout), avatax.WithClientHeader("taxbridge", Version)}
+	creds := avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey}
+	var url, desc string
 	if !cfg.UsesSandbox() {
-		url := cfg.AvaTaxURL
+		url = cfg.AvaTaxURL
 		if url == "" {
 			url = avatax.SandboxURL
 		}
-		a.AvaTax = avatax.New(url, avatax.Credentials{AccountID: cfg.AvaTaxAccountID, LicenseKey: cfg.AvaTaxLicenseKey}, opts...)
-		return "Avalara at " + url + " as account " + cfg.AvaTaxAccountID, nil
+		creds = avatax.Credentials{AccountID: cfg.AvaTaxAccountID, LicenseKey: cfg.AvaTaxLicenseKey}
+		desc = "Avalara at " + url + " as account " + cfg.AvaTaxAccountID
+	} else {
+		var err error
+		if url, err = a.startSandbox(); err != nil {
+			return "", err
+		}
+		desc = "built-in AvaTax sandbox at " + url + " (no AvaTax credentials configured)"
 	}
-	url, err := a.startSandbox()
-	if err != nil {
-		return "", err
-	}
-	a.AvaTax = avatax.New(url, avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey}, opts...)
-	return "built-in AvaTax sandbox at " + url + " (no AvaTax credentials configured)", nil
+	// Every exchange is recorded in the audit trail, below the client's
+	// own (otelhttp) transport, so that records carry the HTTP span.
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.MaxIdleConnsPerHost = max(cfg.Concurrency, 16)
+	tr := audit.NewTransport(base, audit.Options{Publisher: a.JS, AccountID: creds.AccountID, LicenseKey: creds.LicenseKey,
+		MeterProvider: a.MeterProvider, Logger: a.Log})
+	a.AvaTax = avatax.New(url, creds,
+		avatax.WithTimeout(cfg.AvaTaxTimeout), avatax.WithClientHeader("taxbridge", Version),
+		avatax.WithHTTPClient(&http.Client{Transport: tr}),
+		avatax.WithTracerProvider(a.TracerProvider), avatax.WithMeterProvider(a.MeterProvider), avatax.WithLogger(a.Log))
+	return desc, nil
 }
 
 // startSandbox serves the built-in sandbox over real HTTP on loopback.
@@ -148,6 +261,16 @@ func (a *App) startSandbox() (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
+// NATSURL is the URL other processes (taxctl, the nats CLI) reach
+// taxbridge's NATS server at: the configured one, or the embedded server's
+// when it listens on TCP ("" when it is in-process only).
+func (a *App) NATSURL() string {
+	if a.embedded != nil {
+		return a.embedded.URL()
+	}
+	return a.Config.NATSURL
+}
+
 // Run processes events until ctx is cancelled, then drains in-flight work.
 func (a *App) Run(ctx context.Context) error {
 	return a.Worker.Run(ctx, a.Resources.Consumer)
@@ -155,6 +278,11 @@ func (a *App) Run(ctx context.Context) error {
 
 // Close releases everything Start acquired, in reverse order.
 func (a *App) Close() {
+	if a.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.httpSrv.Shutdown(ctx)
+		cancel()
+	}
 	if a.NC != nil {
 		// Drain flushes what was published; wait for it before the
 		// embedded server goes away.

@@ -18,11 +18,12 @@ import (
 
 // Names of the JetStream resources taxbridge uses.
 const (
-	EventsStream  = "OMS"           // inbound OMS events: oms.<type>.<order>
-	ResultsStream = "TAX"           // outbound results and errors
-	DLQStream     = "TAXBRIDGE_DLQ" // dead letters
-	OrdersBucket  = "tax_orders"    // per-order records
-	WorkerName    = "taxbridge"     // durable consumer of EventsStream
+	EventsStream  = "OMS"             // inbound OMS events: oms.<type>.<order>
+	ResultsStream = "TAX"             // outbound results and errors
+	DLQStream     = "TAXBRIDGE_DLQ"   // dead letters
+	AuditStream   = "TAXBRIDGE_AUDIT" // every AvaTax exchange: tax.audit.<order>
+	OrdersBucket  = "tax_orders"      // per-order records
+	WorkerName    = "taxbridge"       // durable consumer of EventsStream
 )
 
 // Subject prefixes.
@@ -31,6 +32,7 @@ const (
 	ResultsPrefix = "tax.results."
 	ErrorsPrefix  = "tax.errors."
 	DLQPrefix     = "taxbridge.dlq."
+	AuditPrefix   = "tax.audit."
 )
 
 // Headers taxbridge sets on the messages it publishes.
@@ -50,6 +52,9 @@ func ResultSubject(orderID string) string { return ResultsPrefix + Token(orderID
 
 // ErrorSubject is where an order's tax errors go.
 func ErrorSubject(orderID string) string { return ErrorsPrefix + Token(orderID) }
+
+// AuditSubject is where the AvaTax exchanges made for an order go.
+func AuditSubject(orderID string) string { return AuditPrefix + Token(orderID) }
 
 // Token escapes an id so that it is one subject token and a valid KV key:
 // letters, digits, '-' and '_' stay, '_' and everything else become _XX hex.
@@ -74,6 +79,7 @@ type Topology struct {
 	EventsMaxAge    time.Duration
 	ResultsMaxAge   time.Duration
 	DLQMaxAge       time.Duration
+	AuditMaxAge     time.Duration // 0: kept forever
 	AckWait         time.Duration
 	MaxDeliver      int
 	MaxAckPending   int
@@ -86,6 +92,7 @@ var DefaultTopology = Topology{
 	EventsMaxAge:    7 * 24 * time.Hour,
 	ResultsMaxAge:   7 * 24 * time.Hour,
 	DLQMaxAge:       30 * 24 * time.Hour,
+	AuditMaxAge:     90 * 24 * time.Hour,
 	AckWait:         30 * time.Second,
 	MaxDeliver:      20,
 	MaxAckPending:   1000,
@@ -110,6 +117,9 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) (*Resour
 		{Name: DLQStream, Subjects: []string{DLQPrefix + ">"}, Storage: jetstream.FileStorage,
 			Replicas: t.Replicas, MaxAge: t.DLQMaxAge,
 			Description: "events taxbridge could not process, with the reason in a header"},
+		{Name: AuditStream, Subjects: []string{AuditPrefix + ">"}, Storage: jetstream.FileStorage,
+			Replicas: t.Replicas, MaxAge: t.AuditMaxAge,
+			Description: "every AvaTax request and response, credentials removed, by order"},
 	}
 	for _, cfg := range streams {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
@@ -136,8 +146,9 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) (*Resour
 }
 
 // Publish sends an event with its id as Nats-Msg-Id, so the stream drops
-// a repeat inside its duplicate window.
-func Publish(ctx context.Context, js jetstream.JetStream, subject string, env events.Envelope, hdr nats.Header) (*jetstream.PubAck, error) {
+// a repeat inside its duplicate window. It traces the send (PublishMsg) and
+// carries the trace context in the headers.
+func Publish(ctx context.Context, js jetstream.JetStream, subject string, env events.Envelope, hdr nats.Header, opts ...PublishOption) (*jetstream.PubAck, error) {
 	data, err := json.Marshal(env)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s event %s: %w", env.Type, env.ID, err)
@@ -148,7 +159,7 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject string, env ev
 		msg.Header[k] = v
 	}
 	msg.Header.Set("Content-Type", "application/cloudevents+json")
-	ack, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(env.ID))
+	ack, err := PublishMsg(ctx, js, msg, env.ID, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("publish %s event %s to %s: %w", env.Type, env.ID, subject, err)
 	}

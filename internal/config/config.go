@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
@@ -42,6 +43,11 @@ type Config struct {
 	MaxDeliver  int           `envconfig:"MAX_DELIVER" default:"20" desc:"deliveries of a failing event before it is dead-lettered"`
 
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+
+	// HTTPListen serves /healthz, /readyz and /metrics.
+	HTTPListen string `envconfig:"HTTP_LISTEN" default:"127.0.0.1:8080" desc:"host:port of the HTTP listener (/healthz, /readyz, /metrics); empty: none"`
+	// AuditMaxAge is how long AvaTax exchanges stay in the audit stream.
+	AuditMaxAge time.Duration `envconfig:"AUDIT_MAX_AGE" default:"2160h" desc:"how long the audit trail keeps AvaTax exchanges (2160h = 90 days; 0: forever)"`
 }
 
 // Load reads the environment. Unlike envconfig alone it never falls back to
@@ -90,6 +96,14 @@ func (c *Config) validate() error {
 	}
 	if c.AvaTaxTimeout <= 0 || c.AvaTaxTimeout >= c.AckWait {
 		errs = append(errs, fmt.Errorf("TAXBRIDGE_AVATAX_TIMEOUT %s: want more than 0 and less than TAXBRIDGE_ACK_WAIT (%s)", c.AvaTaxTimeout, c.AckWait))
+	}
+	if c.AuditMaxAge < 0 || (c.AuditMaxAge > 0 && c.AuditMaxAge < time.Minute) {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_AUDIT_MAX_AGE %s: want 0 (forever) or at least 1m", c.AuditMaxAge))
+	}
+	if c.HTTPListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+			errs = append(errs, fmt.Errorf("TAXBRIDGE_HTTP_LISTEN %q: want host:port, e.g. 127.0.0.1:8080 or :8080", c.HTTPListen))
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

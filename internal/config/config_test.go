@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefaultsUseEmbeddedNATSAndSandbox(t *testing.T) {
@@ -70,5 +71,28 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "very-secret-key") {
 		t.Fatalf("error shows the license key: %v", err)
+	}
+}
+
+func TestObservabilitySettings(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPListen != "127.0.0.1:8080" || c.AuditMaxAge != 90*24*time.Hour {
+		t.Errorf("defaults: HTTP %q, audit %s", c.HTTPListen, c.AuditMaxAge)
+	}
+	t.Setenv("TAXBRIDGE_HTTP_LISTEN", "")
+	t.Setenv("TAXBRIDGE_AUDIT_MAX_AGE", "0")
+	if c, err = Load(); err != nil || c.HTTPListen != "" || c.AuditMaxAge != 0 {
+		t.Errorf("empty listener and unlimited audit: %+v %v", c, err)
+	}
+	for k, v := range map[string]string{"TAXBRIDGE_HTTP_LISTEN": "8080", "TAXBRIDGE_AUDIT_MAX_AGE": "-1h"} {
+		t.Run(k, func(t *testing.T) {
+			t.Setenv(k, v)
+			if _, err := Load(); err == nil || !strings.Contains(err.Error(), k) {
+				t.Errorf("%s=%s: err = %v", k, v, err)
+			}
+		})
 	}
 }

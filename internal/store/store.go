@@ -12,10 +12,14 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/shopspring/decimal"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
+	"github.com/taxbridge/taxbridge/internal/telemetry"
 )
 
 // Record is everything taxbridge knows about one order's tax.
@@ -154,26 +158,83 @@ var ErrConflict = errors.New("order record changed concurrently")
 
 // Store reads and writes records.
 type Store struct {
-	kv jetstream.KeyValue
+	kv     jetstream.KeyValue
+	bucket string
+	tp     trace.TracerProvider
 }
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithTracerProvider makes the KV spans with tp. Without it they come from
+// the provider of the span in the context, else the global one.
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(s *Store) { s.tp = tp } }
+
 // New returns a Store over the orders bucket.
-func New(kv jetstream.KeyValue) *Store { return &Store{kv: kv} }
+func New(kv jetstream.KeyValue, opts ...Option) *Store {
+	s := &Store{kv: kv, bucket: kv.Bucket()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// instrumentation is the OpenTelemetry scope of the store's spans.
+const instrumentation = "github.com/taxbridge/taxbridge/internal/store"
+
+// Attributes of the KV spans.
+const (
+	attrBucket    = attribute.Key("nats.kv.bucket")
+	attrOp        = attribute.Key("nats.kv.operation")
+	attrKey       = attribute.Key("nats.kv.key")
+	attrRevision  = attribute.Key("nats.kv.revision")
+	attrExpected  = attribute.Key("nats.kv.expected_revision")
+	attrFound     = attribute.Key("nats.kv.found")
+	attrConflict  = attribute.Key("nats.kv.conflict")
+	attrOrderID   = attribute.Key("taxbridge.order.id")
+	attrState     = attribute.Key("taxbridge.state")
+	attrValueSize = attribute.Key("nats.kv.value_size")
+)
+
+// span starts a KV span, only inside a trace: a read made outside any
+// (a poll, a tool) would otherwise start a trace of its own.
+func (s *Store) span(ctx context.Context, op, orderID string) (context.Context, trace.Span) {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx, trace.SpanFromContext(ctx)
+	}
+	return telemetry.Tracer(ctx, s.tp, instrumentation).Start(ctx, "kv "+op+" "+s.bucket,
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attrBucket.String(s.bucket), attrKey.String(bus.Token(orderID)), attrOrderID.String(orderID)))
+}
+
+func fail(span trace.Span, err error) {
+	span.RecordError(err)
+	span.SetStatus(codes.Error, err.Error())
+}
 
 // Get returns the order's record and its revision; a new empty record with
 // revision 0 when the order is unknown.
 func (s *Store) Get(ctx context.Context, orderID string) (*Record, uint64, error) {
+	ctx, span := s.span(ctx, "get", orderID)
+	defer span.End()
 	e, err := s.kv.Get(ctx, bus.Token(orderID))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		span.SetAttributes(attrFound.Bool(false), attrRevision.Int64(0), attrState.String(string(lifecycle.None)))
 		return &Record{OrderID: orderID, State: lifecycle.None}, 0, nil
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("read record of order %s: %w", orderID, err)
+		err = fmt.Errorf("read record of order %s: %w", orderID, err)
+		fail(span, err)
+		return nil, 0, err
 	}
 	var r Record
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return nil, 0, fmt.Errorf("decode record of order %s (revision %d): %w", orderID, e.Revision(), err)
+		err = fmt.Errorf("decode record of order %s (revision %d): %w", orderID, e.Revision(), err)
+		fail(span, err)
+		return nil, 0, err
 	}
+	span.SetAttributes(attrFound.Bool(true), attrRevision.Int64(int64(e.Revision())),
+		attrState.String(string(r.State)), attrValueSize.Int(len(e.Value())))
 	return &r, e.Revision(), nil
 }
 
@@ -181,10 +242,22 @@ func (s *Store) Get(ctx context.Context, orderID string) (*Record, uint64, error
 // exist yet) and returns the new revision. It fails with ErrConflict
 // otherwise.
 func (s *Store) Put(ctx context.Context, r *Record, rev uint64) (uint64, error) {
+	op := "update"
+	if rev == 0 {
+		op = "create"
+	}
+	// Both are compare-and-swap writes: create only if absent, update
+	// only at the expected revision.
+	ctx, span := s.span(ctx, "cas", r.OrderID)
+	defer span.End()
+	span.SetAttributes(attrOp.String(op), attrExpected.Int64(int64(rev)), attrState.String(string(r.State)))
 	b, err := json.Marshal(r)
 	if err != nil {
-		return 0, fmt.Errorf("encode record of order %s: %w", r.OrderID, err)
+		err = fmt.Errorf("encode record of order %s: %w", r.OrderID, err)
+		fail(span, err)
+		return 0, err
 	}
+	span.SetAttributes(attrValueSize.Int(len(b)))
 	key := bus.Token(r.OrderID)
 	var n uint64
 	if rev == 0 {
@@ -195,11 +268,17 @@ func (s *Store) Put(ctx context.Context, r *Record, rev uint64) (uint64, error) 
 	// On a one-replica bucket a lost race on Create reports ErrKeyExists;
 	// both carry the same code, so check the revision error first.
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
+		// Expected under concurrency: the caller reads again. Not an
+		// error of the span.
+		span.SetAttributes(attrConflict.Bool(true))
 		return 0, fmt.Errorf("write record of order %s at revision %d: %w", r.OrderID, rev, ErrConflict)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("write record of order %s at revision %d: %w", r.OrderID, rev, err)
+		err = fmt.Errorf("write record of order %s at revision %d: %w", r.OrderID, rev, err)
+		fail(span, err)
+		return 0, err
 	}
+	span.SetAttributes(attrConflict.Bool(false), attrRevision.Int64(int64(n)))
 	return n, nil
 }
 

@@ -2,12 +2,215 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
+	"sync"
 
+	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/taxbridge/taxbridge/internal/bus"
+	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 )
 
+// instrumentation is the OpenTelemetry scope of the worker's spans and
+// metrics.
+const instrumentation = "github.com/taxbridge/taxbridge/internal/worker"
+
+// Attributes of the worker's spans and metrics.
+const (
+	attrEventType  = attribute.Key("taxbridge.event.type")
+	attrEventID    = attribute.Key("cloudevents.event_id")
+	attrCEType     = attribute.Key("cloudevents.event_type")
+	attrOrderID    = attribute.Key("taxbridge.order.id")
+	attrOutcome    = attribute.Key("taxbridge.outcome")
+	attrFrom       = attribute.Key("taxbridge.state.from")
+	attrTo         = attribute.Key("taxbridge.state.to")
+	attrAction     = attribute.Key("taxbridge.action")
+	attrEffect     = attribute.Key("taxbridge.effect")
+	attrRefusal    = attribute.Key("taxbridge.refusal.code")
+	attrCommitable = attribute.Key("taxbridge.facts.commitable")
+	attrInStore    = attribute.Key("taxbridge.facts.order_in_store")
+	attrNoRecord   = attribute.Key("taxbridge.facts.recording_disabled")
+	attrChanged    = attribute.Key("taxbridge.facts.content_changed")
+	attrTaxError   = attribute.Key("taxbridge.tax_error.code")
+)
+
+// Attributes of the metrics: short names, Prometheus labels as they are.
+const (
+	metricEventType = attribute.Key("event_type")
+	metricOutcome   = attribute.Key("outcome")
+	metricFrom      = attribute.Key("from")
+	metricTo        = attribute.Key("to")
+	metricReason    = attribute.Key("reason")
+)
+
+// Outcomes of an event, the outcome attribute of taxbridge.events.
+const (
+	OutcomeApplied      = "applied"       // done: the record (and AvaTax) reflect the event
+	OutcomeDuplicate    = "duplicate"     // applied before
+	OutcomeStale        = "stale"         // older than the last action applied
+	OutcomeRefused      = "refused"       // a tax error was published
+	OutcomeDeadLettered = "dead_lettered" // invalid, or out of deliveries
+	OutcomeRetried      = "retried"       // a later delivery will try again
+)
+
+// instruments are the worker's metrics.
+type instruments struct {
+	tracer      trace.Tracer
+	events      metric.Int64Counter
+	duration    metric.Float64Histogram
+	transitions metric.Int64Counter
+	deadLetters metric.Int64Counter
+	redelivered metric.Int64Counter
+}
+
+func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider) instruments {
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	m := mp.Meter(instrumentation)
+	var in instruments
+	in.tracer = tp.Tracer(instrumentation)
+	in.events, _ = m.Int64Counter("taxbridge.events", metric.WithUnit("{event}"),
+		metric.WithDescription("OMS event deliveries processed, by event type and outcome (applied, duplicate, stale, refused, dead_lettered, retried)"))
+	in.duration, _ = m.Float64Histogram("taxbridge.event.duration", metric.WithUnit("s"),
+		metric.WithDescription("time to process one delivery of an OMS event, from receipt to settlement"),
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+	in.transitions, _ = m.Int64Counter("taxbridge.state.transitions", metric.WithUnit("{transition}"),
+		metric.WithDescription("per-order tax state transitions, by from and to state"))
+	in.deadLetters, _ = m.Int64Counter("taxbridge.dead_letters", metric.WithUnit("{event}"),
+		metric.WithDescription("events moved to the dead-letter stream, by event type and reason (invalid, exhausted)"))
+	in.redelivered, _ = m.Int64Counter("taxbridge.redeliveries", metric.WithUnit("{delivery}"),
+		metric.WithDescription("deliveries of an event after its first, by event type"))
+	return in
+}
+
+// typeOfSubject is the event type named by an oms.<type>.<order> subject,
+// "unknown" for types taxbridge does not consume (bounded cardinality).
+func typeOfSubject(subject string) string {
+	rest, ok := strings.CutPrefix(subject, bus.EventsPrefix)
+	if !ok {
+		return "unknown"
+	}
+	t, _, _ := strings.Cut(rest, ".")
+	for _, k := range events.InboundTypes {
+		if string(k) == t {
+			return t
+		}
+	}
+	return "unknown"
+}
+
+// observation collects what happened to one event while it is processed,
+// from the seams the worker's code passes through (decide, publishes).
+type observation struct {
+	mu        sync.Mutex
+	duplicate bool
+	stale     bool
+	decision  *decided
+	taxErrors []string // codes of published tax errors
+	results   []events.ResultData
+}
+
+type decided struct {
+	from lifecycle.State
+	d    lifecycle.Decision
+}
+
+type observationKey struct{}
+
+// observe returns ctx carrying a fresh observation, also fed by the bus
+// with every publish made under ctx.
+func observe(ctx context.Context) (context.Context, *observation) {
+	o := &observation{}
+	ctx = context.WithValue(ctx, observationKey{}, o)
+	return bus.ObservePublishes(ctx, o.published), o
+}
+
+func observationOf(ctx context.Context) *observation {
+	o, _ := ctx.Value(observationKey{}).(*observation)
+	return o
+}
+
+func (o *observation) published(subject string, msg *nats.Msg) {
+	var env events.Envelope
+	switch {
+	case strings.HasPrefix(subject, bus.ErrorsPrefix):
+		var d events.ErrorData
+		if json.Unmarshal(msg.Data, &env) == nil && json.Unmarshal(env.Data, &d) == nil {
+			o.mu.Lock()
+			o.taxErrors = append(o.taxErrors, d.Code)
+			o.mu.Unlock()
+		}
+	case strings.HasPrefix(subject, bus.ResultsPrefix):
+		var d events.ResultData
+		if json.Unmarshal(msg.Data, &env) == nil && json.Unmarshal(env.Data, &d) == nil {
+			o.mu.Lock()
+			o.results = append(o.results, d)
+			o.mu.Unlock()
+		}
+	}
+}
+
+// outcome of a successful Process.
+func (o *observation) outcome() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case o.duplicate:
+		return OutcomeDuplicate
+	case len(o.taxErrors) > 0:
+		return OutcomeRefused
+	case o.stale:
+		return OutcomeStale
+	}
+	return OutcomeApplied
+}
+
+// transitions are the state changes the event caused: those of the
+// results published, and a change without AvaTax call (none → void).
+func (o *observation) transitions() [][2]string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out [][2]string
+	for _, r := range o.results {
+		if r.PreviousState != r.State {
+			out = append(out, [2]string{r.PreviousState, r.State})
+		}
+	}
+	if d := o.decision; d != nil && len(o.taxErrors) == 0 && d.d.Refusal == nil &&
+		d.d.Effect == lifecycle.NoEffect && d.d.To != d.from {
+		out = append(out, [2]string{string(d.from), string(d.d.To)})
+	}
+	return out
+}
+
 // decide asks the state machine; it is the seam where the decision is
-// observed (spans, metrics) without the lifecycle package doing any I/O.
-func (w *Worker) decide(_ context.Context, orderID string, s lifecycle.State, a lifecycle.Action, f lifecycle.Facts) lifecycle.Decision {
-	return lifecycle.Decide(s, a, f)
+// observed (a span, and the outcome of the event) without the lifecycle
+// package doing any I/O.
+func (w *Worker) decide(ctx context.Context, orderID string, s lifecycle.State, a lifecycle.Action, f lifecycle.Facts) lifecycle.Decision {
+	_, span := w.in.tracer.Start(ctx, "decide "+string(a), trace.WithAttributes(
+		attrOrderID.String(orderID), attrAction.String(string(a)), attrFrom.String(string(s)),
+		attrCommitable.Bool(f.Commitable), attrInStore.Bool(f.OrderInStore),
+		attrNoRecord.Bool(f.RecordingDisabled), attrChanged.Bool(f.ContentChanged)))
+	d := lifecycle.Decide(s, a, f)
+	span.SetAttributes(attrTo.String(string(d.To)), attrEffect.String(string(d.Effect)))
+	if d.Refusal != nil {
+		span.SetAttributes(attrRefusal.String(d.Refusal.Code))
+	}
+	span.End()
+	if o := observationOf(ctx); o != nil {
+		o.mu.Lock()
+		o.decision = &decided{from: s, d: d}
+		o.mu.Unlock()
+	}
+	return d
 }

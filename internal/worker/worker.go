@@ -14,15 +14,21 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/store"
 	"github.com/taxbridge/taxbridge/internal/taxdoc"
 )
@@ -49,8 +55,14 @@ type Options struct {
 	MaxDeliver int
 	// Source is the CloudEvents source of published results.
 	Source string
+	// Logger receives the worker's records, with the event's context
+	// (wrap its handler with telemetry.NewLogHandler for trace ids).
 	Logger *slog.Logger
 	Now    func() time.Time
+	// TracerProvider and MeterProvider receive the worker's spans and
+	// metrics (default: the OpenTelemetry globals).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // DefaultOptions are the worker's defaults.
@@ -72,6 +84,7 @@ type Worker struct {
 	log       *slog.Logger
 	orders    keyLock
 	addresses addressCache
+	in        instruments
 }
 
 // New returns a worker. Zero options take their DefaultOptions value.
@@ -94,7 +107,8 @@ func New(js jetstream.JetStream, st *store.Store, v *events.Validator, m *taxdoc
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Worker{js: js, store: st, validator: v, mapper: m, tax: tax, opts: opts, log: opts.Logger}
+	return &Worker{js: js, store: st, validator: v, mapper: m, tax: tax, opts: opts, log: opts.Logger,
+		in: newInstruments(opts.TracerProvider, opts.MeterProvider)}
 }
 
 // Run consumes until ctx is cancelled, then stops fetching, lets in-flight
@@ -107,7 +121,7 @@ func (w *Worker) Run(ctx context.Context, cons jetstream.Consumer) error {
 			jetstream.PullMaxMessages(1+w.opts.Concurrency/4),
 			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 				if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-					w.log.Warn("consume", "err", err)
+					w.log.WarnContext(ctx, "consume", "err", err)
 				}
 			}))
 		if err != nil {
@@ -142,34 +156,74 @@ func (r *retryAfter) Unwrap() error { return r.err }
 
 // HandleMsg processes one delivery and settles it: ack when done, a delayed
 // nak when a later delivery may succeed, a dead letter when it never will.
+//
+// It continues the trace of the producer (W3C trace context in the
+// message headers) with a CONSUMER span "process <subject>" whose parent
+// and link are the producer's span, and counts the event by type and
+// outcome.
 func (w *Worker) HandleMsg(ctx context.Context, m jetstream.Msg) {
+	start := time.Now()
 	deliveries := uint64(1)
 	if md, err := m.Metadata(); err == nil {
 		deliveries = md.NumDelivered
 	}
+	typ := metricEventType.String(typeOfSubject(m.Subject()))
+	producer := bus.Extract(ctx, m.Headers())
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(bus.DeliveryAttrs(m)...), trace.WithAttributes(attrEventType.String(typ.Value.AsString()))}
+	if sc := trace.SpanContextFromContext(producer); sc.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+	}
+	ctx, span := w.in.tracer.Start(producer, "process "+bus.SubjectTemplate(m.Subject()), opts...)
+	defer span.End()
+	ctx, obs := observe(ctx)
+	if deliveries > 1 {
+		w.in.redelivered.Add(ctx, 1, metric.WithAttributes(typ))
+	}
+
 	env, err := w.validator.Validate(m.Data())
 	if err == nil {
+		span.SetAttributes(attrEventID.String(env.ID), attrCEType.String(string(env.Type)), attrOrderID.String(env.Subject))
 		err = w.Process(ctx, env)
 	}
+	var outcome string
 	var invalid *events.InvalidError
 	switch {
 	case err == nil:
+		outcome = obs.outcome()
 		if err := m.Ack(); err != nil {
-			w.log.Warn("ack", "subject", m.Subject(), "err", err)
+			w.log.WarnContext(ctx, "ack", "subject", m.Subject(), "err", err)
 		}
 	case errors.As(err, &invalid):
-		w.deadLetter(ctx, m, deliveries, err)
+		outcome = w.deadLetter(ctx, m, deliveries, "invalid", err)
 	case deliveries >= uint64(w.opts.MaxDeliver):
-		w.deadLetter(ctx, m, deliveries, fmt.Errorf("gave up after %d deliveries: %w", deliveries, err))
+		outcome = w.deadLetter(ctx, m, deliveries, "exhausted", fmt.Errorf("gave up after %d deliveries: %w", deliveries, err))
 	default:
+		outcome = OutcomeRetried
 		delay := backoff(deliveries)
 		var ra *retryAfter
 		if errors.As(err, &ra) && ra.delay > delay {
 			delay = ra.delay
 		}
-		w.log.Warn("event will be retried", "subject", m.Subject(), "delivery", deliveries, "retry_in", delay, "err", err)
+		w.log.WarnContext(ctx, "event will be retried", "subject", m.Subject(), "delivery", deliveries, "retry_in", delay, "err", err)
 		if err := m.NakWithDelay(delay); err != nil {
-			w.log.Warn("nak", "subject", m.Subject(), "err", err)
+			w.log.WarnContext(ctx, "nak", "subject", m.Subject(), "err", err)
+		}
+	}
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	for _, code := range obs.taxErrors {
+		span.AddEvent("tax error published", trace.WithAttributes(attrTaxError.String(code)))
+	}
+	span.SetAttributes(attrOutcome.String(outcome))
+	attrs := metric.WithAttributes(typ, metricOutcome.String(outcome))
+	w.in.events.Add(ctx, 1, attrs)
+	w.in.duration.Record(ctx, time.Since(start).Seconds(), attrs)
+	if err == nil {
+		for _, t := range obs.transitions() {
+			w.in.transitions.Add(ctx, 1, metric.WithAttributes(metricFrom.String(t[0]), metricTo.String(t[1])))
 		}
 	}
 }
@@ -182,27 +236,35 @@ func backoff(delivery uint64) time.Duration {
 }
 
 // deadLetter moves a message to the dead-letter stream with its payload
-// intact and the reason in a header, then terminates it.
-func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, deliveries uint64, reason error) {
+// intact and the reason in a header, then terminates it. It returns the
+// outcome: dead_lettered, or retried when the dead letter could not be
+// published.
+func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, deliveries uint64, why string, reason error) string {
 	dl := nats.NewMsg(bus.DLQPrefix + m.Subject())
 	dl.Data = m.Data()
 	for k, v := range m.Headers() {
+		switch strings.ToLower(k) {
+		case "traceparent", "tracestate":
+			continue // the dead letter carries the context of its own send
+		}
 		dl.Header[k] = v
 	}
 	dl.Header.Del(jetstream.MsgIDHeader)
 	dl.Header.Set(bus.HeaderValidationError, reason.Error())
 	dl.Header.Set(bus.HeaderDeadLetterFrom, m.Subject())
 	dl.Header.Set(bus.HeaderDeliveries, strconv.FormatUint(deliveries, 10))
-	if _, err := w.js.PublishMsg(ctx, dl); err != nil {
+	if _, err := bus.PublishMsg(ctx, w.js, dl, ""); err != nil {
 		// Not terminated: the message stays in the stream to be retried.
-		w.log.Error("dead-letter publish failed", "subject", m.Subject(), "err", err)
+		w.log.ErrorContext(ctx, "dead-letter publish failed", "subject", m.Subject(), "err", err)
 		_ = m.NakWithDelay(backoff(deliveries))
-		return
+		return OutcomeRetried
 	}
-	w.log.Warn("event dead-lettered", "subject", m.Subject(), "reason", reason.Error())
+	w.in.deadLetters.Add(ctx, 1, metric.WithAttributes(metricEventType.String(typeOfSubject(m.Subject())), metricReason.String(why)))
+	w.log.WarnContext(ctx, "event dead-lettered", "subject", m.Subject(), "reason", reason.Error())
 	if err := m.TermWithReason(trim(reason.Error(), 200)); err != nil {
-		w.log.Warn("term", "subject", m.Subject(), "err", err)
+		w.log.WarnContext(ctx, "term", "subject", m.Subject(), "err", err)
 	}
+	return OutcomeDeadLettered
 }
 
 func trim(s string, n int) string {
@@ -223,6 +285,8 @@ func (w *Worker) Process(ctx context.Context, env events.Envelope) error {
 		return &events.InvalidError{Type: env.Type, Problems: []string{
 			fmt.Sprintf("/subject: %q differs from /data/order/id %q", env.Subject, data.Order.ID)}}
 	}
+	// The AvaTax exchanges made for the event are audited under its order.
+	ctx = audit.WithOrder(ctx, env.Subject, env.ID)
 	defer w.orders.lock(env.Subject)()
 	for attempt := 0; attempt < 20; attempt++ {
 		pending, err := w.attempt(ctx, env, &data)
@@ -249,8 +313,15 @@ func (w *Worker) attempt(ctx context.Context, env events.Envelope, data *events.
 	}
 	pending := slices.ContainsFunc(rec.Returns, func(r store.Return) bool { return !r.Done() }) ||
 		(env.Type == events.RefundOrderTaxes)
+	obs := observationOf(ctx)
+	if obs != nil {
+		obs.mu.Lock()
+		obs.duplicate = rec.HasSeen(env.ID)
+		obs.stale = env.Type.IsAction() && lifecycle.Action(env.Type) != lifecycle.Refund && data.OrderVersion < rec.ActionVersion
+		obs.mu.Unlock()
+	}
 	if rec.HasSeen(env.ID) {
-		w.log.Debug("duplicate event", "id", env.ID, "order", env.Subject)
+		w.log.DebugContext(ctx, "duplicate event", "id", env.ID, "order", env.Subject)
 		return pending, nil
 	}
 	if in := rec.Intent; in != nil {

@@ -56,7 +56,7 @@ func TestBinaryDemoAndGracefulStop(t *testing.T) {
 
 	t.Run("run then SIGTERM", func(t *testing.T) {
 		cmd := exec.Command(bin)
-		cmd.Env = cleanEnv("TAXBRIDGE_DATA_DIR="+t.TempDir(), "TAXBRIDGE_NATS_LISTEN=127.0.0.1:0")
+		cmd.Env = cleanEnv("TAXBRIDGE_DATA_DIR="+t.TempDir(), "TAXBRIDGE_NATS_LISTEN=127.0.0.1:0", "TAXBRIDGE_HTTP_LISTEN=127.0.0.1:0")
 		stderr, err := cmd.StderrPipe()
 		if err != nil {
 			t.Fatal(err)

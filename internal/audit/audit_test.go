@@ -1,0 +1,208 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+type fakePublisher struct {
+	mu   sync.Mutex
+	msgs []*nats.Msg
+	err  error
+}
+
+func (p *fakePublisher) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return nil, p.err
+	}
+	p.msgs = append(p.msgs, m)
+	return &jetstream.PubAck{}, nil
+}
+
+const (
+	account = "1100000001"
+	key     = "the-license-key"
+)
+
+// echo answers with a body that repeats the request, Authorization
+// included, as a misbehaving proxy might.
+func echo(status int) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		var body []byte
+		if r.Body != nil {
+			body, _ = io.ReadAll(r.Body)
+		}
+		out, _ := json.Marshal(map[string]any{"code": "DOC-1", "status": "Committed",
+			"echo": r.Header.Get("Authorization"), "key": key, "got": string(body)})
+		if status >= 300 {
+			out = []byte(`{"error":{"code":"DocumentNotFoundError","message":"no doc ` + key + `"}}`)
+		}
+		return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"},
+			"Set-Cookie": {"s=1"}, "X-Correlation-Id": {"c-1"}}, Body: io.NopCloser(bytes.NewReader(out)), Request: r}, nil
+	})
+}
+
+func newRequest(t *testing.T, ctx context.Context, method, url, body string) *http.Request {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetBasicAuth(account, key)
+	r.Header.Set("X-Avalara-Client", "taxbridge; dev")
+	return r
+}
+
+func TestRecordsTheExchangeWithoutCredentials(t *testing.T) {
+	pub := &fakePublisher{}
+	tr := NewTransport(echo(200), Options{Publisher: pub, AccountID: account, LicenseKey: key})
+	tp := sdktrace.NewTracerProvider()
+	ctx, span := tp.Tracer("t").Start(context.Background(), "call")
+	ctx = WithOrder(ctx, "WEB.1", "EV-1")
+	body := `{"createTransactionModel":{"code":"WEB.1","lines":[]}}`
+	resp, err := tr.RoundTrip(newRequest(t, ctx, "POST", "https://u:p@avatax.test/api/v2/transactions/createoradjust", body))
+	span.End()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	// The client still reads the whole, unchanged answer.
+	if !strings.Contains(string(got), key) || !strings.Contains(string(got), `"got":"{\"createTransactionModel`) {
+		t.Fatalf("answer altered: %s", got)
+	}
+	if len(pub.msgs) != 1 {
+		t.Fatalf("%d records", len(pub.msgs))
+	}
+	m := pub.msgs[0]
+	if m.Subject != "tax.audit.WEB_2E1" {
+		t.Errorf("subject %s", m.Subject)
+	}
+	token := base64.StdEncoding.EncodeToString([]byte(account + ":" + key))
+	for _, secret := range []string{key, token, "u:p@"} {
+		if bytes.Contains(m.Data, []byte(secret)) {
+			t.Errorf("record contains %q: %s", secret, m.Data)
+		}
+	}
+	var rec Record
+	if err := json.Unmarshal(m.Data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.OrderID != "WEB.1" || rec.EventID != "EV-1" || rec.Operation != "createoradjust" || rec.DocumentCode != "DOC-1" ||
+		rec.TraceID != span.SpanContext().TraceID().String() || rec.SpanID != span.SpanContext().SpanID().String() ||
+		rec.Response == nil || rec.Response.Status != 200 || rec.RoundTripMS < 0 {
+		t.Errorf("record: %+v", rec)
+	}
+	if _, ok := rec.Request.Headers["Authorization"]; ok {
+		t.Error("Authorization header recorded")
+	}
+	if _, ok := rec.Response.Headers["Set-Cookie"]; ok {
+		t.Error("Set-Cookie recorded")
+	}
+	if rec.Request.Headers["X-Avalara-Client"][0] != "taxbridge; dev" || rec.Response.Headers["X-Correlation-Id"][0] != "c-1" {
+		t.Errorf("headers: %v %v", rec.Request.Headers, rec.Response.Headers)
+	}
+	if !json.Valid(rec.Request.Body) || !strings.Contains(string(rec.Request.Body), `"createTransactionModel"`) {
+		t.Errorf("request body: %s", rec.Request.Body)
+	}
+}
+
+func TestErrorsAndFailuresAreRecorded(t *testing.T) {
+	pub := &fakePublisher{}
+	tr := NewTransport(echo(404), Options{Publisher: pub, AccountID: account, LicenseKey: key})
+	ctx := WithOrder(context.Background(), "WEB-2", "EV-2")
+	resp, err := tr.RoundTrip(newRequest(t, ctx, "GET", "https://avatax.test/api/v2/companies/DEFAULT/transactions/A_-ava2f-_B?documentType=SalesInvoice", ""))
+	if err != nil || resp.StatusCode != 404 {
+		t.Fatal(resp, err)
+	}
+	var rec Record
+	_ = json.Unmarshal(pub.msgs[0].Data, &rec)
+	if rec.Operation != "get" || rec.DocumentCode != "A/B" || rec.AvaTaxErrorCode != "DocumentNotFoundError" {
+		t.Errorf("record: %+v", rec)
+	}
+	if bytes.Contains(pub.msgs[0].Data, []byte(key)) {
+		t.Error("echoed key recorded")
+	}
+
+	down := NewTransport(roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("connection refused") }),
+		Options{Publisher: pub, AccountID: account, LicenseKey: key})
+	if _, err := down.RoundTrip(newRequest(t, ctx, "POST", "https://avatax.test/api/v2/companies/DEFAULT/transactions/WEB-2/void", `{"code":"DocVoided"}`)); err == nil {
+		t.Fatal("error swallowed")
+	}
+	rec = Record{}
+	_ = json.Unmarshal(pub.msgs[1].Data, &rec)
+	if rec.Operation != "void" || rec.Response != nil || !strings.Contains(rec.Error, "connection refused") || rec.DocumentCode != "WEB-2" {
+		t.Errorf("failure record: %+v", rec)
+	}
+}
+
+func TestAnAuditOutageDoesNotFailTheCall(t *testing.T) {
+	pub := &fakePublisher{err: errors.New("nats down")}
+	tr := NewTransport(echo(200), Options{Publisher: pub})
+	resp, err := tr.RoundTrip(newRequest(t, WithOrder(context.Background(), "W", "E"), "POST", "https://avatax.test/api/v2/transactions/createoradjust", "{}"))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatal(resp, err)
+	}
+}
+
+func TestPingsOutsideOrdersAreNotRecorded(t *testing.T) {
+	pub := &fakePublisher{}
+	tr := NewTransport(echo(200), Options{Publisher: pub})
+	if _, err := tr.RoundTrip(newRequest(t, context.Background(), "GET", "https://avatax.test/api/v2/utilities/ping", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.RoundTrip(newRequest(t, context.Background(), "GET", "https://avatax.test/api/v2/companies/C/transactions/X", "")); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.msgs) != 1 || pub.msgs[0].Subject != "tax.audit._none" {
+		t.Fatalf("records: %d", len(pub.msgs))
+	}
+}
+
+func TestOperation(t *testing.T) {
+	for _, tt := range []struct{ method, path, want string }{
+		{"POST", "/api/v2/transactions/createoradjust", "createoradjust"},
+		{"POST", "/api/v2/transactions/create", "create"},
+		{"GET", "/api/v2/companies/C/transactions/X", "get"},
+		{"POST", "/api/v2/companies/C/transactions/X/commit", "commit"},
+		{"POST", "/api/v2/companies/C/transactions/X/void", "void"},
+		{"POST", "/api/v2/companies/C/transactions/X/refund", "refund"},
+		{"POST", "/api/v2/addresses/resolve", "resolve"},
+		{"GET", "/api/v2/utilities/ping", "ping"},
+		{"GET", "/api/v2/companies", "other"},
+	} {
+		if got := Operation(tt.method, tt.path); got != tt.want {
+			t.Errorf("Operation(%s %s) = %s, want %s", tt.method, tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestLongBodiesAreTruncated(t *testing.T) {
+	tr := NewTransport(nil, Options{MaxBody: 10})
+	b, cut := tr.body([]byte(`{"a":"0123456789"}`))
+	var s string
+	if !cut || json.Unmarshal(b, &s) != nil || s != `{"a":"0123` {
+		t.Errorf("body %s cut %v", b, cut)
+	}
+}
