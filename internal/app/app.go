@@ -241,7 +241,11 @@ func (a *App) connectAvaTax(cfg *config.Config) (string, error) {
 	a.AvaTax = avatax.New(url, creds,
 		avatax.WithTimeout(cfg.AvaTaxTimeout), avatax.WithClientHeader("taxbridge", Version),
 		avatax.WithHTTPClient(&http.Client{Transport: tr}),
-		avatax.WithTracerProvider(a.TracerProvider), avatax.WithMeterProvider(a.MeterProvider), avatax.WithLogger(a.Log))
+		avatax.WithTracerProvider(a.TracerProvider), avatax.WithMeterProvider(a.MeterProvider), avatax.WithLogger(a.Log),
+		// One call, retries included, ends well before the event's lease.
+		avatax.WithRetry(avatax.RetryPolicy{MaxElapsed: cfg.AckWait * 2 / 3}),
+		avatax.WithMaxConcurrency(cfg.Concurrency),
+		avatax.WithRateLimit(cfg.AvaTaxRateLimit, cfg.AvaTaxBurst))
 	return desc, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 )
@@ -220,9 +221,13 @@ func New(baseURL string, creds Credentials, opts ...Option) *Client {
 		s.mp = otel.GetMeterProvider()
 	}
 	c.tracer = s.tp.Tracer(instrumentation, trace.WithInstrumentationVersion(LibraryVersion))
-	c.retries, _ = s.mp.Meter(instrumentation, metric.WithInstrumentationVersion(LibraryVersion)).Int64Counter(
+	var err error
+	c.retries, err = s.mp.Meter(instrumentation, metric.WithInstrumentationVersion(LibraryVersion)).Int64Counter(
 		"avatax.client.retries", metric.WithUnit("{retry}"),
 		metric.WithDescription("AvaTax requests repeated after a transient failure"))
+	if err != nil || c.retries == nil {
+		c.retries = noop.Int64Counter{}
+	}
 
 	var base http.Client
 	if s.httpClient != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -134,4 +136,44 @@ func names(spans []sdktrace.ReadOnlySpan) []string {
 		out = append(out, s.Name())
 	}
 	return out
+}
+
+// TestMetrics: otelhttp's request duration and the client's retry counter
+// reach the meter provider.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n == 1 {
+			fail(w, 429, "RequestLimitExceeded")
+			return
+		}
+		ok(w, avatax.PingResultModel{})
+	})
+	if _, err := f.client(avatax.WithMeterProvider(mp)).Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			found[m.Name] = true
+			if m.Name == "avatax.client.retries" {
+				sum := m.Data.(metricdata.Sum[int64])
+				if len(sum.DataPoints) != 1 || sum.DataPoints[0].Value != 1 {
+					t.Errorf("retries %+v", sum.DataPoints)
+				}
+				if v, _ := sum.DataPoints[0].Attributes.Value("reason"); v.AsString() != "RequestLimitExceeded" {
+					t.Errorf("retry reason %v", v)
+				}
+			}
+		}
+	}
+	if !found["avatax.client.retries"] || !found["http.client.request.duration"] {
+		t.Errorf("metrics %v", found)
+	}
 }

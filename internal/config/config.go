@@ -36,6 +36,9 @@ type Config struct {
 	AvaTaxLicenseKeyFile string        `envconfig:"AVATAX_LICENSE_KEY_FILE" desc:"file holding the AvaTax license key"`
 	AvaTaxTimeout        time.Duration `envconfig:"AVATAX_TIMEOUT" default:"10s" desc:"timeout of one AvaTax HTTP exchange"`
 
+	AvaTaxRateLimit float64 `envconfig:"AVATAX_RATE_LIMIT" default:"0" desc:"AvaTax requests per second per process, retries included; 0: no limit (Avalara publishes none)"`
+	AvaTaxBurst     int     `envconfig:"AVATAX_BURST" default:"10" desc:"requests allowed at once above TAXBRIDGE_AVATAX_RATE_LIMIT"`
+
 	TaxConfigFile string `envconfig:"TAX_CONFIG" desc:"tax configuration file (JSON); empty: the built-in example"`
 
 	Concurrency int           `envconfig:"CONCURRENCY" default:"16" desc:"events processed at once"`
@@ -87,6 +90,9 @@ func (c *Config) validate() error {
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("TAXBRIDGE_CONCURRENCY %d: want at least 1", c.Concurrency))
+	}
+	if c.AvaTaxRateLimit < 0 || c.AvaTaxBurst < 1 {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_AVATAX_RATE_LIMIT %g / TAXBRIDGE_AVATAX_BURST %d: want a rate of at least 0 and a burst of at least 1", c.AvaTaxRateLimit, c.AvaTaxBurst))
 	}
 	if c.MaxDeliver < 1 {
 		errs = append(errs, fmt.Errorf("TAXBRIDGE_MAX_DELIVER %d: want at least 1", c.MaxDeliver))

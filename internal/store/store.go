@@ -143,6 +143,13 @@ func (r *Record) MergeSnapshot(version int64, o events.Order) bool {
 	return true
 }
 
+// Stale reports whether an action of the given order version is older than
+// the last refresh or void that took effect. Refunds are never stale: each
+// names its own return.
+func (r *Record) Stale(a lifecycle.Action, version int64) bool {
+	return a != lifecycle.Refund && version < r.ActionVersion
+}
+
 // Return finds a return by id.
 func (r *Record) Return(id string) (*Return, bool) {
 	for i := range r.Returns {

@@ -36,7 +36,7 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 	}
 	tr := store.Transition{At: now, EventID: env.ID, Action: string(action), From: rec.State, To: rec.State}
 
-	if action != lifecycle.Refund && data.OrderVersion < rec.ActionVersion {
+	if rec.Stale(action, data.OrderVersion) {
 		tr.Note = fmt.Sprintf("stale: order version %d, an action of version %d already applied", data.OrderVersion, rec.ActionVersion)
 		return finish(tr)
 	}
@@ -253,9 +253,9 @@ func (w *Worker) failed(ctx context.Context, env events.Envelope, rec *store.Rec
 	kind := avatax.KindOf(callErr)
 	if kind == avatax.KindTransient || kind == avatax.KindAuth {
 		var ae *avatax.Error
-		if errors.As(callErr, &ae) && ae.RetryAfter != "" {
-			if s, err := time.ParseDuration(ae.RetryAfter + "s"); err == nil {
-				return &retryAfter{delay: s, err: fmt.Errorf("order %s: %w", rec.OrderID, callErr)}
+		if errors.As(callErr, &ae) {
+			if d, ok := ae.RetryAfterDelay(); ok {
+				return &retryAfter{delay: d, err: fmt.Errorf("order %s: %w", rec.OrderID, callErr)}
 			}
 		}
 		return fmt.Errorf("order %s: %w", rec.OrderID, callErr)
@@ -406,7 +406,7 @@ func (w *Worker) publishError(ctx context.Context, env events.Envelope, version 
 	if err != nil {
 		return err
 	}
-	w.log.Info("tax error", "order", env.Subject, "event", env.ID, "code", info.Code, "message", info.Message)
+	w.log.InfoContext(ctx, "tax error", "order", env.Subject, "event", env.ID, "code", info.Code, "message", info.Message)
 	_, err = bus.Publish(ctx, w.js, bus.ErrorSubject(env.Subject), out, nil)
 	return err
 }

@@ -48,7 +48,7 @@ func (w *Worker) reconcileNow(ctx context.Context, orderID string, in store.Inte
 		if _, err := w.succeeded(ctx, orderID, c, doc, in.EventID); err != nil {
 			return false, err
 		}
-		w.log.Info("reconciled AvaTax call", "order", orderID, "effect", in.Effect, "code", in.Code, "event", in.EventID)
+		w.log.InfoContext(ctx, "reconciled AvaTax call", "order", orderID, "effect", in.Effect, "code", in.Code, "event", in.EventID)
 		return true, nil
 	}
 	_, _, err = w.store.Update(ctx, orderID, func(r *store.Record) error {

@@ -317,7 +317,7 @@ func (w *Worker) attempt(ctx context.Context, env events.Envelope, data *events.
 	if obs != nil {
 		obs.mu.Lock()
 		obs.duplicate = rec.HasSeen(env.ID)
-		obs.stale = env.Type.IsAction() && lifecycle.Action(env.Type) != lifecycle.Refund && data.OrderVersion < rec.ActionVersion
+		obs.stale = env.Type.IsAction() && rec.Stale(lifecycle.Action(env.Type), data.OrderVersion)
 		obs.mu.Unlock()
 	}
 	if rec.HasSeen(env.ID) {
