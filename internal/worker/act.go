@@ -202,27 +202,30 @@ func (w *Worker) perform(ctx context.Context, env events.Envelope, rec *store.Re
 // result again under the same id, which the stream deduplicates.
 func (w *Worker) succeeded(ctx context.Context, orderID string, c *call, doc *avatax.TransactionModel, eventID string) (*store.Record, error) {
 	in := c.intent
-	var out *store.Record
-	rec, _, err := w.store.Update(ctx, orderID, func(r *store.Record) error {
-		if !r.Intent.Same(&in) {
-			return errRestart // someone else recorded or reconciled it
-		}
-		applyOutcome(r, c, doc, w.opts.Now())
-		r.MarkSeen(eventID)
-		out = r
-		return nil
-	})
-	if errors.Is(err, errRestart) {
-		return rec, nil
-	}
+	cur, _, err := w.store.Get(ctx, orderID)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.publishResult(ctx, out, c, doc); err != nil {
-		// The outcome is recorded; the result can be rebuilt from AvaTax.
-		return nil, err
+	if !cur.Intent.Same(&in) {
+		return cur, nil // someone else recorded or reconciled it
 	}
-	return out, nil
+	now := w.opts.Now()
+	applyOutcome(cur, c, doc, now) // the record as it will be, for the result
+	if err := w.publishResult(ctx, cur, c, doc); err != nil {
+		return nil, err // the intent stays: the redelivery reconciles and publishes
+	}
+	rec, _, err := w.store.Update(ctx, orderID, func(r *store.Record) error {
+		if !r.Intent.Same(&in) {
+			return errRestart
+		}
+		applyOutcome(r, c, doc, now)
+		r.MarkSeen(eventID)
+		return nil
+	})
+	if errors.Is(err, errRestart) {
+		err = nil
+	}
+	return rec, err
 }
 
 // applyOutcome folds a successful call into the record.
@@ -269,21 +272,21 @@ func (w *Worker) failed(ctx context.Context, env events.Envelope, rec *store.Rec
 		}
 	}
 	info := avataxErrorInfo(callErr)
-	var tr store.Transition
+	// The error goes out before the event is recorded as done, so a crash in
+	// between repeats it (under the same id) instead of losing it.
+	if err := w.publishError(ctx, env, rec.OrderVersion, c.action, c.from, info); err != nil {
+		return err
+	}
 	_, _, err := w.store.Update(ctx, rec.OrderID, func(r *store.Record) error {
 		if r.Intent.Same(&c.intent) {
 			r.Intent = nil
 		}
-		tr = store.Transition{At: w.opts.Now(), EventID: env.ID, Action: string(c.action), From: r.State, To: r.State,
-			Note: "AvaTax refused " + string(c.intent.Effect) + ": " + info.Message}
-		r.Record(tr)
+		r.Record(store.Transition{At: w.opts.Now(), EventID: env.ID, Action: string(c.action), From: r.State, To: r.State,
+			Note: "AvaTax refused " + string(c.intent.Effect) + ": " + info.Message})
 		r.MarkSeen(env.ID)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return w.publishError(ctx, env, rec.OrderVersion, c.action, tr.From, info)
+	return err
 }
 
 // refundPending refunds the returns that arrived before the order's tax
@@ -389,14 +392,16 @@ func avataxErrorInfo(err error) errorInfo {
 
 // refuse records a refused action and publishes the tax error.
 func (w *Worker) refuse(ctx context.Context, env events.Envelope, data *events.OrderEvent, rec *store.Record, rev uint64, tr store.Transition, info errorInfo) error {
+	// Published first, recorded after: see failed.
+	if err := w.publishError(ctx, env, data.OrderVersion, lifecycle.Action(env.Type), rec.State, info); err != nil {
+		return err
+	}
 	tr.To, tr.Effect, tr.Note = tr.From, lifecycle.NoEffect, "refused: "+info.Code
 	rec.MarkSeen(env.ID)
 	rec.Record(tr)
 	rec.UpdatedAt = w.opts.Now()
-	if _, err := w.store.Put(ctx, rec, rev); err != nil {
-		return err
-	}
-	return w.publishError(ctx, env, data.OrderVersion, lifecycle.Action(env.Type), rec.State, info)
+	_, err := w.store.Put(ctx, rec, rev)
+	return err
 }
 
 func (w *Worker) publishError(ctx context.Context, env events.Envelope, version int64, action lifecycle.Action, state lifecycle.State, info errorInfo) error {
