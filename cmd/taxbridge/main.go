@@ -59,15 +59,18 @@ func logger(level string) *slog.Logger {
 	return telemetry.NewLogger(os.Stderr, l)
 }
 
-// startTelemetry sets up the OTEL_* exporters and makes them the globals
-// of this process; stop flushes them.
-func startTelemetry(ctx context.Context) (*telemetry.Telemetry, func(), error) {
-	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceVersion: app.Version})
-	if err != nil {
-		return nil, nil, err
+// startApp sets up the OTEL_* exporters as this process's globals and
+// starts taxbridge; stop closes both.
+func startApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *app.App, tel *telemetry.Telemetry, stop func(), err error) {
+	if tel, err = telemetry.Setup(ctx, telemetry.Options{ServiceVersion: app.Version}); err != nil {
+		return nil, nil, nil, err
 	}
 	tel.SetGlobal()
-	return tel, func() { _ = tel.ShutdownWithin(5 * time.Second) }, nil
+	if a, err = app.Start(ctx, cfg, log, app.WithTelemetry(tel.TracerProvider, tel.MeterProvider, tel.Metrics)); err != nil {
+		_ = tel.ShutdownWithin(5 * time.Second)
+		return nil, nil, nil, err
+	}
+	return a, tel, func() { a.Close(); _ = tel.ShutdownWithin(5 * time.Second) }, nil
 }
 
 func serve(ctx context.Context) error {
@@ -76,16 +79,11 @@ func serve(ctx context.Context) error {
 		return err
 	}
 	log := logger(cfg.LogLevel)
-	tel, stopTelemetry, err := startTelemetry(ctx)
+	a, tel, stop, err := startApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer stopTelemetry()
-	a, err := app.Start(ctx, cfg, log, app.WithTelemetry(tel.TracerProvider, tel.MeterProvider, tel.Metrics))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	defer stop()
 	log.Info("taxbridge running; SIGINT or SIGTERM drains in-flight events and stops",
 		"traces_exporter", tel.TracesExporter, "metrics_exporter", tel.MetricsExporter)
 	err = a.Run(ctx)
@@ -93,11 +91,6 @@ func serve(ctx context.Context) error {
 	return err
 }
 
-// runDemo always uses an embedded, in-process NATS server in a fresh
-// directory and the built-in sandbox, whatever the environment says, and
-// no HTTP listener. With hold, the server also listens on
-// TAXBRIDGE_NATS_LISTEN and stays up after the flows until interrupted,
-// so that taxctl can read the demo's audit trail.
 func runDemo(ctx context.Context, hold bool) error {
 	dir, err := os.MkdirTemp("", "taxbridge-demo-")
 	if err != nil {
@@ -108,37 +101,11 @@ func runDemo(ctx context.Context, hold bool) error {
 	if err != nil {
 		return err
 	}
-	listen := cfg.NATSListen
-	cfg.NATSURL, cfg.NATSListen, cfg.DataDir, cfg.HTTPListen = "", "", dir, ""
-	if hold {
-		cfg.NATSListen = listen
-	}
-	cfg.AvaTaxURL, cfg.AvaTaxAccountID, cfg.AvaTaxLicenseKey = "", "", ""
-	log := logger(os.Getenv("TAXBRIDGE_DEMO_LOG"))
-	tel, stopTelemetry, err := startTelemetry(ctx)
+	demo.Configure(cfg, dir, hold)
+	a, _, stop, err := startApp(ctx, cfg, logger(os.Getenv("TAXBRIDGE_DEMO_LOG")))
 	if err != nil {
 		return err
 	}
-	defer stopTelemetry()
-	a, err := app.Start(ctx, cfg, log, app.WithTelemetry(tel.TracerProvider, tel.MeterProvider, tel.Metrics))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	flows := scenario.OneStock("")
-	fmt.Printf("taxbridge demo: %d OneStock flows through an embedded NATS server and the built-in AvaTax sandbox\n", len(flows))
-	_, demoErr := demo.Run(ctx, a, flows, os.Stdout, 30*time.Second)
-	if hold && demoErr == nil {
-		fmt.Printf("\nthe demo's NATS server listens on %s until you press Ctrl-C; in another terminal try\n"+
-			"  TAXBRIDGE_NATS_URL=%s go run ./cmd/taxctl audit WEB-3\n", a.NATSURL(), a.NATSURL())
-		<-ctx.Done()
-	}
-	cancel()
-	if err := <-done; err != nil {
-		return err
-	}
-	return demoErr
+	defer stop()
+	return demo.Play(ctx, a, scenario.OneStock(""), os.Stdout, hold)
 }

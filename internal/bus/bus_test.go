@@ -27,17 +27,7 @@ func TestToken(t *testing.T) {
 }
 
 func TestProvisionIsIdempotent(t *testing.T) {
-	emb, err := StartEmbedded(t.TempDir(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emb.Shutdown()
-	nc, err := emb.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := startJetStream(t)
 	ctx := context.Background()
 	for range 2 {
 		if _, err := Provision(ctx, js, DefaultTopology); err != nil {
@@ -58,4 +48,23 @@ func TestProvisionIsIdempotent(t *testing.T) {
 	if err != nil || s.CachedInfo().Config.Duplicates != DefaultTopology.DuplicateWindow {
 		t.Fatalf("events stream: %v", err)
 	}
+}
+
+// startJetStream runs an embedded server for the test and connects to it.
+func startJetStream(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	emb, err := StartEmbedded(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := emb.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close(); emb.Shutdown() })
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

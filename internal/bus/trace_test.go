@@ -45,17 +45,7 @@ func TestCarrierWritesLowerCaseW3CKeys(t *testing.T) {
 }
 
 func TestPublishIsAProducerSpanAndCarriesIt(t *testing.T) {
-	emb, err := StartEmbedded(t.TempDir(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emb.Shutdown()
-	nc, err := emb.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := startJetStream(t)
 	ctx := context.Background()
 	if _, err := Provision(ctx, js, DefaultTopology); err != nil {
 		t.Fatal(err)
@@ -110,17 +100,7 @@ func TestPublishIsAProducerSpanAndCarriesIt(t *testing.T) {
 }
 
 func TestAuditStreamIsProvisioned(t *testing.T) {
-	emb, err := StartEmbedded(t.TempDir(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emb.Shutdown()
-	nc, err := emb.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := startJetStream(t)
 	ctx := context.Background()
 	topo := DefaultTopology
 	topo.AuditMaxAge = time.Hour

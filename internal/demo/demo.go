@@ -11,9 +11,43 @@ import (
 	"github.com/taxbridge/taxbridge/internal/app"
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/bus"
+	"github.com/taxbridge/taxbridge/internal/config"
 	"github.com/taxbridge/taxbridge/internal/scenario"
 	"github.com/taxbridge/taxbridge/internal/store"
 )
+
+// Configure makes cfg a demo configuration, whatever the environment says:
+// an embedded, in-process NATS server storing in dir, the built-in AvaTax
+// sandbox and no HTTP listener. With hold, the server also listens on
+// TAXBRIDGE_NATS_LISTEN, so that taxctl can read the demo's audit trail.
+func Configure(cfg *config.Config, dir string, hold bool) {
+	listen := cfg.NATSListen
+	cfg.NATSURL, cfg.NATSListen, cfg.DataDir, cfg.HTTPListen = "", "", dir, ""
+	if hold {
+		cfg.NATSListen = listen
+	}
+	cfg.AvaTaxURL, cfg.AvaTaxAccountID, cfg.AvaTaxLicenseKey = "", "", ""
+}
+
+// Play runs the worker, replays the flows and reports them to out; with
+// hold it then keeps the app up until ctx ends.
+func Play(ctx context.Context, a *app.App, flows []scenario.Flow, out io.Writer, hold bool) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	fmt.Fprintf(out, "taxbridge demo: %d OneStock flows through an embedded NATS server and the built-in AvaTax sandbox\n", len(flows))
+	_, err := Run(ctx, a, flows, out, 30*time.Second)
+	if hold && err == nil {
+		fmt.Fprintf(out, "\nthe demo's NATS server listens on %s until you press Ctrl-C; in another terminal try\n"+
+			"  TAXBRIDGE_NATS_URL=%s go run ./cmd/taxctl audit WEB-3\n", a.NATSURL(), a.NATSURL())
+		<-ctx.Done()
+	}
+	cancel()
+	if runErr := <-done; runErr != nil {
+		return runErr
+	}
+	return err
+}
 
 // Outcome is what one flow ended with.
 type Outcome struct {

@@ -195,28 +195,20 @@ func (h *harness) messages(stream, subject string) []jetstream.Msg {
 }
 
 func (h *harness) results(orderID string) []events.ResultData {
-	h.t.Helper()
-	var out []events.ResultData
-	for _, m := range h.messages(bus.ResultsStream, bus.ResultSubject(orderID)) {
-		var env events.Envelope
-		var d events.ResultData
-		if err := json.Unmarshal(m.Data(), &env); err != nil {
-			h.t.Fatal(err)
-		}
-		if err := json.Unmarshal(env.Data, &d); err != nil {
-			h.t.Fatal(err)
-		}
-		out = append(out, d)
-	}
-	return out
+	return dataOf[events.ResultData](h, bus.ResultSubject(orderID))
 }
 
 func (h *harness) taxErrors(orderID string) []events.ErrorData {
+	return dataOf[events.ErrorData](h, bus.ErrorSubject(orderID))
+}
+
+// dataOf decodes the data of the events on a subject of the results stream.
+func dataOf[T any](h *harness, subject string) []T {
 	h.t.Helper()
-	var out []events.ErrorData
-	for _, m := range h.messages(bus.ResultsStream, bus.ErrorSubject(orderID)) {
+	var out []T
+	for _, m := range h.messages(bus.ResultsStream, subject) {
 		var env events.Envelope
-		var d events.ErrorData
+		var d T
 		if err := json.Unmarshal(m.Data(), &env); err != nil {
 			h.t.Fatal(err)
 		}
