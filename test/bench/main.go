@@ -1,0 +1,318 @@
+// Command bench measures how close taxbridge comes to what the machine
+// allows, in one run against one embedded nats-server (file storage in a
+// temporary directory, as taxbridge runs by default):
+//
+//  1. ceiling: raw JetStream doing taxbridge's work shape without its logic
+//     (consume, KV get, KV compare-and-swap, ack) with the worker's consumer
+//     shape and concurrency, working off a backlog;
+//  2. e2e: taxbridge working off the same backlog of order lifecycles (the
+//     OneStock flows, about eight events each) with the AvaTax sandbox at
+//     zero latency; latency: action → result (tax.results / tax.errors,
+//     matched by cause_event_id) with orders driven in a closed loop;
+//  3. slow: the sandbox answering after -latency (100ms): AvaTax calls per
+//     second against concurrency ÷ latency;
+//  4. calls: AvaTax calls per lifecycle of each flow against Flow.Calls;
+//  5. memory: allocations per event (phase 2), and what the worker holds
+//     as open orders grow (-mem-orders).
+//
+// It prints a table, writes the same figures as JSON (-json), and exits 1
+// when an order did not end where its flow says (the figures are then not
+// to be trusted). The AvaTax sandbox runs in a child process (this binary
+// again), as AvaTax is remote in production, so that its CPU is counted
+// apart; -sandbox inproc keeps it in process.
+//
+//	go run ./test/bench                          # about 1.5 minutes on 2 cores
+//	go run ./test/bench -scale 0.2               # a quick look
+//	go run ./test/bench -phases memory -mem-orders 10000,100000
+//	go run ./test/bench -concurrency 8,16,32,64 -phases ceiling,e2e,slow
+//	go run ./test/bench -cpuprofile cpu.out -phases ceiling,e2e
+//
+// Flags starting with -x- and -runner pool are experiments that change how
+// the load is shaped or how the worker consumes, to test a hypothesis; the
+// targets hold for the defaults only.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/taxbridge/taxbridge/internal/worker"
+)
+
+func main() {
+	if serveSandboxRole() {
+		return
+	}
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if err == flag.ErrHelp {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if cfg.MemProfile != "" || cfg.has("memory") {
+		// Fine enough to see what the worker holds (heldBy), cheap enough
+		// not to slow the other phases measurably.
+		runtime.MemProfileRate = 4 << 10
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := Run(ctx, cfg, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	printTable(os.Stdout, rep)
+	if cfg.JSON != "" {
+		if err := writeJSON(cfg.JSON, rep); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("\nJSON: %s\n", cfg.JSON)
+	}
+	if len(rep.Problems) > 0 {
+		os.Exit(1) // correctness, not speed: the figures cannot be trusted
+	}
+}
+
+func parseFlags(args []string, out io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(out)
+	conc := fs.String("concurrency", strconv.Itoa(worker.DefaultOptions.Concurrency),
+		"worker concurrency (TAXBRIDGE_CONCURRENCY); a comma-separated list runs phases ceiling..slow for each")
+	mapFlag := fs.Int("max-ack-pending", 1000, "MaxAckPending of the worker's consumer (and the ceiling's)")
+	lifecycles := fs.Int("lifecycles", 2000, "order lifecycles in the ceiling and end-to-end backlog (8 events each on average)")
+	latLC := fs.Int("latency-lifecycles", 600, "order lifecycles driven in the closed loop that measures latency")
+	inFlight := fs.String("in-flight", "", "orders driven at once in the latency closed loop, comma-separated (default: a quarter of the concurrency, and twice it)")
+	latency := fs.Duration("latency", 100*time.Millisecond, "AvaTax latency of the slow phase")
+	slowLC := fs.Int("slow-lifecycles", 400, "order lifecycles of the slow-AvaTax phase")
+	slowMode := fs.String("slow-mode", "closed", "slow phase: closed (orders driven in a closed loop) or backlog (work off a published backlog)")
+	slowInFlight := fs.Int("slow-in-flight", 0, "orders in flight in the closed-loop slow phase (0: four times the concurrency)")
+	callsLC := fs.Int("calls-lifecycles", 50, "lifecycles per flow when counting AvaTax calls")
+	memOrders := fs.String("mem-orders", "1000,10000", "open-order checkpoints of the memory phase (cumulative; e.g. 10000,100000)")
+	uniqueAddr := fs.Bool("mem-unique-addresses", true, "give every order of the memory phase its own delivery address (false: all share one)")
+	phases := fs.String("phases", strings.Join(allPhases, ","), "phases to run: "+strings.Join(allPhases, ","))
+	scale := fs.Float64("scale", 1, "multiply every size above (0.1 for a quick look)")
+	jsonOut := fs.String("json", filepath.Join(os.TempDir(), "taxbridge-bench-results.json"), "where to write the JSON (empty: nowhere)")
+	cpu := fs.String("cpuprofile", "", "write a CPU profile of the first end-to-end drain to this file")
+	sbMode := fs.String("sandbox", "process", "where the AvaTax sandbox runs: process (a child process, as AvaTax is remote) or inproc")
+	runner := fs.String("runner", "taxbridge", "how the worker consumes: taxbridge (worker.Run, as shipped) or pool (experiment: one shared buffer feeding worker.HandleMsg)")
+	fs.DurationVar(&stepGap, "x-step-gap", 0, "experiment: pause between a step's state changes and its action in closed loops")
+	fs.BoolVar(&actionsOnly, "x-actions-only", false, "experiment: publish the workflow actions only, no state changes")
+	avaConc := fs.Int("avatax-max-concurrency", 0, "cap the AvaTax client's requests in flight (avatax.WithMaxConcurrency; 0: the worker's concurrency, as the app sets it); the bound of phase 3 is then this ÷ latency")
+	auditFlag := fs.Bool("audit", true, "record every AvaTax exchange in the audit stream, as the app does (false: measure without)")
+	memp := fs.String("memprofile", "", "write an allocation profile of the first end-to-end drain to this file, and live-heap profiles with the worker running and stopped at the last memory point to <file>.worker-running and <file>.worker-stopped")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	cfg := &config{MaxAckPending: *mapFlag, Latency: *latency, JSON: *jsonOut, CPUProfile: *cpu, MemProfile: *memp, Scale: *scale}
+	cfg.MemUniqueAddresses, cfg.Audit = *uniqueAddr, *auditFlag
+	cfg.SlowMode, cfg.SlowInFlight, cfg.Runner, cfg.AvaTaxMaxConcurrency = *slowMode, *slowInFlight, *runner, *avaConc
+	if cfg.Runner != "taxbridge" && cfg.Runner != "pool" {
+		return nil, fmt.Errorf("-runner %q: want taxbridge or pool", cfg.Runner)
+	}
+	if cfg.SlowMode != "closed" && cfg.SlowMode != "backlog" {
+		return nil, fmt.Errorf("-slow-mode %q: want closed or backlog", cfg.SlowMode)
+	}
+	switch *sbMode {
+	case "process":
+	case "inproc":
+		cfg.SandboxInProcess = true
+	default:
+		return nil, fmt.Errorf("-sandbox %q: want process or inproc", *sbMode)
+	}
+	var err error
+	if cfg.Concurrency, err = intList(*conc); err != nil || len(cfg.Concurrency) == 0 {
+		return nil, fmt.Errorf("-concurrency %q: want positive integers separated by commas", *conc)
+	}
+	if *inFlight != "" {
+		if cfg.InFlight, err = intList(*inFlight); err != nil {
+			return nil, fmt.Errorf("-in-flight %q: want positive integers separated by commas", *inFlight)
+		}
+	}
+	if *memOrders != "" {
+		if cfg.MemOrders, err = intList(*memOrders); err != nil {
+			return nil, fmt.Errorf("-mem-orders %q: want positive integers separated by commas", *memOrders)
+		}
+	}
+	for _, p := range strings.Split(*phases, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if p == "all" {
+			cfg.Phases = append(cfg.Phases, allPhases...)
+			continue
+		}
+		if !slices.Contains(allPhases, p) {
+			return nil, fmt.Errorf("-phases: unknown phase %q (know %s)", p, strings.Join(allPhases, ","))
+		}
+		cfg.Phases = append(cfg.Phases, p)
+	}
+	if *scale <= 0 || *latency <= 0 {
+		return nil, fmt.Errorf("-scale and -latency must be positive")
+	}
+	scaled := func(n int) int { return max(1, int(float64(n)**scale+0.5)) }
+	cfg.Lifecycles, cfg.LatencyLifecycles = scaled(*lifecycles), scaled(*latLC)
+	cfg.SlowLifecycles, cfg.CallsLifecycles = scaled(*slowLC), scaled(*callsLC)
+	prev := 0
+	for i, n := range cfg.MemOrders {
+		cfg.MemOrders[i] = scaled(n)
+		if cfg.MemOrders[i] <= prev {
+			return nil, fmt.Errorf("-mem-orders must increase")
+		}
+		prev = cfg.MemOrders[i]
+	}
+	return cfg, nil
+}
+
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad number %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func writeJSON(path string, rep *Report) error {
+	raw, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(raw, '\n'), 0o644)
+}
+
+func printTable(out io.Writer, rep *Report) {
+	m := rep.Machine
+	fmt.Fprintf(out, "taxbridge benchmark: %s %s/%s, %d CPUs (GOMAXPROCS %d), load average %s at start, %s at end; %.0fs in all\n",
+		m.GoVersion, m.OS, m.Arch, m.CPUs, m.GOMAXPROCS, m.LoadAvgStart, m.LoadAvgEnd, rep.Seconds)
+	where := "in a child process"
+	if rep.Config.SandboxInProcess {
+		where = "in this process"
+	}
+	fmt.Fprintf(out, "one embedded nats-server (file storage) in this process; AvaTax sandbox over HTTP on loopback, %s\n", where)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	row := func(cols ...string) { fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t") }
+	fmt.Fprintln(out)
+	row("#", "measure", "concurrency", "value", "detail")
+	for _, r := range rep.Runs {
+		c := strconv.Itoa(r.Concurrency)
+		if x := r.Ceiling; x != nil {
+			row("1", "ceiling: consume + KV get + KV CAS + ack", c, fmt.Sprintf("%.0f msg/s", x.PerSecond),
+				fmt.Sprintf("%d messages in %.2fs; %.3f ms CPU per message; PullMaxMessages %d × %d Consume, MaxAckPending %d",
+					x.Messages, x.Seconds, x.CPUPerMsgMS, r.PullMaxMessages, r.Concurrency, r.MaxAckPending))
+		}
+		if x := r.E2E; x != nil {
+			ratio := ""
+			if r.Ceiling != nil {
+				ratio = fmt.Sprintf("%.2f of the ceiling; ", r.RatioToCeiling)
+			}
+			row("2", "taxbridge, AvaTax 0 ms: backlog", c, fmt.Sprintf("%.0f events/s", x.EventsPerSecond),
+				fmt.Sprintf("%s%d lifecycles, %d events (%d actions) in %.2fs; %d AvaTax document calls (min %d), %d address resolutions",
+					ratio, x.Lifecycles, x.Events, x.Actions, x.Seconds, x.AvaTaxCalls, x.MinimumCalls, x.Resolutions))
+			sbCPU := "sandbox in process, included"
+			if x.SandboxCPUPerEventMS > 0 {
+				sbCPU = fmt.Sprintf("sandbox process %.3f ms more", x.SandboxCPUPerEventMS)
+			}
+			cpuRatio := ""
+			if r.CPURatio > 0 {
+				cpuRatio = fmt.Sprintf("; ceiling %.3f ms per message: CPU ratio %.2f", r.Ceiling.CPUPerMsgMS, r.CPURatio)
+			}
+			row("2", "taxbridge CPU per event (worker + nats-server)", c, fmt.Sprintf("%.3f ms", x.CPUPerEventMS),
+				fmt.Sprintf("%s%s", sbCPU, cpuRatio))
+			row("5", "allocations per event (whole process)", c, fmt.Sprintf("%.0f allocs", x.AllocsPerEvent),
+				fmt.Sprintf("%.1f KiB per event (ceiling: %s); order record in KV %d B on average, %d B at most",
+					x.BytesPerEvent/1024, ceilAllocs(r.Ceiling), x.RecordBytesMean, x.RecordBytesMax))
+		}
+		for _, x := range r.Latency {
+			row("2", fmt.Sprintf("taxbridge, AvaTax 0 ms: action → result, %d orders in flight", x.InFlight), c,
+				fmt.Sprintf("p50 %.1f ms", x.P50),
+				fmt.Sprintf("p95 %.1f ms, p99 %.1f ms, max %.1f ms over %d actions; closed loop: %.0f events/s",
+					x.P95, x.P99, x.Max, x.Samples, x.EventsPerSecond))
+		}
+		if x := r.Slow; x != nil {
+			v, how := x.CallsPerSecond, "overall"
+			if x.SteadyCallsPerSecond > 0 {
+				v, how = x.SteadyCallsPerSecond, fmt.Sprintf("steady (10th–90th percentile of orders; %.1f overall)", x.CallsPerSecond)
+			}
+			mode := "backlog"
+			if x.Mode == "closed" {
+				mode = fmt.Sprintf("closed loop, %d orders in flight", x.InFlight)
+			}
+			row("3", fmt.Sprintf("taxbridge, AvaTax %.0f ms: AvaTax calls/s", x.LatencyMS), c,
+				fmt.Sprintf("%.1f calls/s", v),
+				fmt.Sprintf("%s; %.2f of concurrency ÷ latency = %.0f; %.0f events/s; %d calls (%d address resolutions), %d events in %.2fs; %s",
+					how, x.RatioToBound, x.BoundCallsPerSecond, x.EventsPerSecond, x.AvaTaxCalls, x.Resolutions, x.Events, x.Seconds, mode))
+		}
+	}
+	for _, fc := range rep.CallsPerFlow {
+		ops := make([]string, 0, len(fc.ByOperation))
+		for op, n := range fc.ByOperation {
+			if op != "resolve" {
+				ops = append(ops, fmt.Sprintf("%s %.2f", op, n))
+			}
+		}
+		row("4", "AvaTax document calls per lifecycle: "+fc.Flow, "", fmt.Sprintf("%.2f (min %d)", fc.CallsPerLifecycle, fc.Minimum),
+			fmt.Sprintf("%s per lifecycle; %d events per lifecycle, %d lifecycles; address resolutions (once per address) %d",
+				strings.Join(slices.Sorted(slices.Values(ops)), ", "), fc.EventsPerLifecycle, fc.Lifecycles, fc.AddressResolutions))
+	}
+	if mem := rep.Memory; mem != nil {
+		for _, p := range mem.Points {
+			speed := ""
+			if p.EventsPerSecond > 0 {
+				speed = fmt.Sprintf(", opened in %.1fs (%.0f events/s)", p.SecondsToOpen, p.EventsPerSecond)
+			}
+			row("5", fmt.Sprintf("worker heap at %d open orders", p.OpenOrders), strconv.Itoa(mem.Concurrency), kib(p.WorkerHeapBytes),
+				fmt.Sprintf("process heap %s in use (embedded nats-server included)%s", mib(int64(p.ProcessHeapInuse)), speed))
+		}
+		sb := ""
+		if mem.SandboxHeapBytes != 0 {
+			sb = fmt.Sprintf("; the in-process sandbox held %s of it", mib(mem.SandboxHeapBytes))
+		}
+		row("5", "heap per open order", "", fmt.Sprintf("worker %.1f B", mem.WorkerBytesPerOrder),
+			fmt.Sprintf("whole process %.0f B (the embedded nats-server's KV and stream state%s)", mem.ProcessBytesPerOrder, sb))
+	}
+	tw.Flush()
+	if len(rep.Targets) > 0 {
+		fmt.Fprintln(out, "\ntargets")
+		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		for _, t := range rep.Targets {
+			status := "MET"
+			if !t.Met {
+				status = "NOT MET"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\n", status, t.Name, t.Measured, t.Target)
+		}
+		tw.Flush()
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintln(out, "PROBLEM:", p)
+	}
+}
+
+func ceilAllocs(c *ceilingResult) string {
+	if c == nil {
+		return "not run"
+	}
+	return fmt.Sprintf("%.0f allocs, %.1f KiB", c.AllocsPerMsg, c.BytesPerMsg/1024)
+}

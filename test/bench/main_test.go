@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	if serveSandboxRole() { // the sandbox child re-executes this binary
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestSmoke runs every phase at a tiny size: the load command works, the
+// flows end where they must with exactly the minimum AvaTax calls, and the
+// JSON has the figures.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nats-server and the sandbox; skipped with -short")
+	}
+	out := filepath.Join(t.TempDir(), "bench.json")
+	cfg, err := parseFlags([]string{"-concurrency", "4", "-lifecycles", "60", "-latency-lifecycles", "12",
+		"-latency", "20ms", "-slow-lifecycles", "12", "-calls-lifecycles", "2", "-mem-orders", "30", "-json", out}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) > 0 {
+		t.Fatalf("problems: %s", strings.Join(rep.Problems, "; "))
+	}
+	var table strings.Builder
+	printTable(&table, rep)
+	if err := writeJSON(cfg.JSON, rep); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	r := back.Runs[0]
+	if r.Ceiling == nil || r.Ceiling.PerSecond <= 0 || r.E2E == nil || r.E2E.EventsPerSecond <= 0 ||
+		len(r.Latency) != 2 || r.Latency[1].Samples == 0 || r.Slow == nil || r.Slow.CallsPerSecond <= 0 {
+		t.Fatalf("missing figures:\n%s", raw)
+	}
+	if r.E2E.AvaTaxCalls != r.E2E.MinimumCalls {
+		t.Errorf("end to end: %d AvaTax document calls, want %d", r.E2E.AvaTaxCalls, r.E2E.MinimumCalls)
+	}
+	if len(back.CallsPerFlow) < 4 {
+		t.Fatalf("calls per flow: %d flows", len(back.CallsPerFlow))
+	}
+	for _, fc := range back.CallsPerFlow {
+		if fc.CallsPerLifecycle != float64(fc.Minimum) {
+			t.Errorf("%s: %.2f AvaTax calls per lifecycle, want %d", fc.Flow, fc.CallsPerLifecycle, fc.Minimum)
+		}
+	}
+	if back.Memory == nil || len(back.Memory.Points) != 2 || back.Memory.Points[1].OpenOrders != 30 {
+		t.Errorf("memory points: %+v", back.Memory)
+	}
+	for _, want := range []string{"ceiling", "backlog", "latency", "AvaTax calls/s", "calls per lifecycle", "worker heap", "targets"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"-scale", "0.1", "-concurrency", "8,16", "-mem-orders", "10000,100000", "-phases", "e2e,memory"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Lifecycles != 200 || len(cfg.Concurrency) != 2 || cfg.MemOrders[1] != 10000 || !cfg.has("memory") || cfg.has("ceiling") {
+		t.Errorf("config %+v", cfg)
+	}
+	for _, bad := range [][]string{{"-concurrency", "0"}, {"-phases", "nope"}, {"-mem-orders", "10,5"}, {"-sandbox", "x"}, {"extra"}} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestPadded(t *testing.T) {
+	ts, err := newTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.check(); err != nil {
+		t.Fatal(err)
+	}
+	evs, actions, calls := countEvents(ts.mixed("T", len(ts.mix)))
+	if avg := float64(evs) / float64(len(ts.mix)); avg < 7 || avg > 9 {
+		t.Errorf("%.1f events per lifecycle, want about eight", avg)
+	}
+	if actions == 0 || calls < actions {
+		t.Errorf("%d actions, %d calls", actions, calls)
+	}
+}
