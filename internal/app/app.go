@@ -244,7 +244,7 @@ func (a *App) connectAvaTax(cfg *config.Config) (string, error) {
 		avatax.WithTracerProvider(a.TracerProvider), avatax.WithMeterProvider(a.MeterProvider), avatax.WithLogger(a.Log),
 		// One call, retries included, ends well before the event's lease.
 		avatax.WithRetry(avatax.RetryPolicy{MaxElapsed: cfg.AckWait * 2 / 3}),
-		avatax.WithMaxConcurrency(cfg.Concurrency),
+		avatax.WithMaxConcurrency(cfg.AvaTaxMaxConcurrency),
 		avatax.WithRateLimit(cfg.AvaTaxRateLimit, cfg.AvaTaxBurst))
 	return desc, nil
 }

@@ -41,9 +41,13 @@ type Config struct {
 
 	TaxConfigFile string `envconfig:"TAX_CONFIG" desc:"tax configuration file (JSON); empty: the built-in example"`
 
-	Concurrency int           `envconfig:"CONCURRENCY" default:"16" desc:"events processed at once"`
-	AckWait     time.Duration `envconfig:"ACK_WAIT" default:"30s" desc:"redelivery timeout of an unacknowledged event; also the lease of an AvaTax call in progress"`
-	MaxDeliver  int           `envconfig:"MAX_DELIVER" default:"20" desc:"deliveries of a failing event before it is dead-lettered"`
+	Concurrency int `envconfig:"CONCURRENCY" default:"32" desc:"events processed at once per process"`
+	// AvaTaxMaxConcurrency caps AvaTax requests in flight: fewer than
+	// events in flight, so events that need no call keep moving while
+	// others wait on AvaTax (test/bench measured 32/16 best on 2 cores).
+	AvaTaxMaxConcurrency int           `envconfig:"AVATAX_MAX_CONCURRENCY" default:"16" desc:"AvaTax requests in flight per process"`
+	AckWait              time.Duration `envconfig:"ACK_WAIT" default:"30s" desc:"redelivery timeout of an unacknowledged event; also the lease of an AvaTax call in progress"`
+	MaxDeliver           int           `envconfig:"MAX_DELIVER" default:"20" desc:"deliveries of a failing event before it is dead-lettered"`
 
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 
@@ -93,6 +97,9 @@ func (c *Config) validate() error {
 	}
 	if c.AvaTaxRateLimit < 0 || c.AvaTaxBurst < 1 {
 		errs = append(errs, fmt.Errorf("TAXBRIDGE_AVATAX_RATE_LIMIT %g / TAXBRIDGE_AVATAX_BURST %d: want a rate of at least 0 and a burst of at least 1", c.AvaTaxRateLimit, c.AvaTaxBurst))
+	}
+	if c.AvaTaxMaxConcurrency < 1 {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_AVATAX_MAX_CONCURRENCY %d: want at least 1", c.AvaTaxMaxConcurrency))
 	}
 	if c.MaxDeliver < 1 {
 		errs = append(errs, fmt.Errorf("TAXBRIDGE_MAX_DELIVER %d: want at least 1", c.MaxDeliver))

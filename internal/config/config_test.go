@@ -13,7 +13,7 @@ func TestDefaultsUseEmbeddedNATSAndSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.NATSURL != "" || !c.UsesSandbox() || c.Concurrency != 16 {
+	if c.NATSURL != "" || !c.UsesSandbox() || c.Concurrency != 32 || c.AvaTaxMaxConcurrency != 16 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if os.Getenv("NATS_URL") != "nats://stray:4222" {

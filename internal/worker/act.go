@@ -186,34 +186,43 @@ func addReturn(rec *store.Record, data *events.OrderEvent, env events.Envelope, 
 func (w *Worker) perform(ctx context.Context, env events.Envelope, rec *store.Record, rev uint64, c *call) (*store.Record, error) {
 	rec.Intent = &c.intent
 	rec.UpdatedAt = c.intent.At
-	if _, err := w.store.Put(ctx, rec, rev); err != nil {
+	rev, err := w.store.Put(ctx, rec, rev)
+	if err != nil {
 		return nil, err
 	}
 	doc, err := c.do(ctx)
 	if err != nil {
 		return nil, w.failed(ctx, env, rec, c, err)
 	}
-	return w.succeeded(ctx, rec.OrderID, c, doc, env.ID)
+	return w.succeeded(ctx, rec.OrderID, rec, rev, c, doc, env.ID)
 }
 
 // succeeded publishes the result of a call and records its outcome. The
 // result goes out first: if the process dies in between, the redelivered
 // event finds the intent, looks the document up and publishes the same
 // result again under the same id, which the stream deduplicates.
-func (w *Worker) succeeded(ctx context.Context, orderID string, c *call, doc *avatax.TransactionModel, eventID string) (*store.Record, error) {
+func (w *Worker) succeeded(ctx context.Context, orderID string, cur *store.Record, rev uint64, c *call, doc *avatax.TransactionModel, eventID string) (*store.Record, error) {
 	in := c.intent
-	cur, _, err := w.store.Get(ctx, orderID)
-	if err != nil {
-		return nil, err
+	if cur == nil {
+		var err error
+		if cur, rev, err = w.store.Get(ctx, orderID); err != nil {
+			return nil, err
+		}
 	}
 	if !cur.Intent.Same(&in) {
 		return cur, nil // someone else recorded or reconciled it
 	}
 	now := w.opts.Now()
-	applyOutcome(cur, c, doc, now) // the record as it will be, for the result
+	applyOutcome(cur, c, doc, now)
+	cur.MarkSeen(eventID)
 	if err := w.publishResult(ctx, cur, c, doc); err != nil {
 		return nil, err // the intent stays: the redelivery reconciles and publishes
 	}
+	if _, err := w.store.Put(ctx, cur, rev); !errors.Is(err, store.ErrConflict) {
+		return cur, err
+	}
+	// Another writer (a state change of the same order) got in between:
+	// apply the outcome to the record as it is now.
 	rec, _, err := w.store.Update(ctx, orderID, func(r *store.Record) error {
 		if !r.Intent.Same(&in) {
 			return errRestart

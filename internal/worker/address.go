@@ -2,9 +2,12 @@ package worker
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"sync"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/events"
@@ -16,38 +19,48 @@ type addressResolver interface {
 }
 
 // addressCache remembers the addresses AvaTax resolved, so each address is
-// validated once, before its first calculation. Unresolvable ones are not
-// remembered: the next event re-checks, so a fix on AvaTax's side or in the
-// configuration goes through too.
+// validated once, before its first calculation. It holds a 16-byte digest
+// per address and at most maxCachedAddresses of them, so its memory stays
+// bounded however many orders are open. Unresolvable addresses are not
+// remembered: the next event checks again, so a fix goes through.
 type addressCache struct {
-	mu    sync.Mutex
-	ok    map[avatax.AddressLocationInfo]bool
-	order []avatax.AddressLocationInfo
+	mu     sync.Mutex
+	ok     map[addressKey]struct{}
+	order  []addressKey
+	flight singleflight.Group // one lookup per address at a time
 }
 
-const maxCachedAddresses = 50_000
+type addressKey [16]byte
 
-func (c *addressCache) has(a avatax.AddressLocationInfo) bool {
+const maxCachedAddresses = 20_000
+
+func keyOf(a avatax.AddressLocationInfo) addressKey {
+	sum := sha256.Sum256([]byte(strings.Join([]string{a.Line1, a.Line2, a.Line3, a.City, a.Region, a.PostalCode, a.Country}, "\x00")))
+	return addressKey(sum[:16])
+}
+
+func (c *addressCache) has(k addressKey) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.ok[a]
+	_, ok := c.ok[k]
+	return ok
 }
 
-func (c *addressCache) add(a avatax.AddressLocationInfo) {
+func (c *addressCache) add(k addressKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ok == nil {
-		c.ok = map[avatax.AddressLocationInfo]bool{}
+		c.ok = map[addressKey]struct{}{}
 	}
-	if c.ok[a] {
+	if _, ok := c.ok[k]; ok {
 		return
 	}
 	if len(c.order) >= maxCachedAddresses {
 		delete(c.ok, c.order[0])
 		c.order = c.order[1:]
 	}
-	c.ok[a] = true
-	c.order = append(c.order, a)
+	c.ok[k] = struct{}{}
+	c.order = append(c.order, k)
 }
 
 // validateAddresses resolves the document's US and Canadian addresses
@@ -61,11 +74,15 @@ func (w *Worker) validateAddresses(ctx context.Context, o *events.Order, doc *av
 	}
 	for _, ref := range w.mapper.AddressRefs(o, doc) {
 		a := *ref.Address
-		if !resolvable(a.Country) || w.addresses.has(a) {
+		k := keyOf(a)
+		if !resolvable(a.Country) || w.addresses.has(k) {
 			continue
 		}
-		res, err := r.ResolveAddress(ctx, avatax.AddressValidationInfo{Line1: a.Line1, Line2: a.Line2, Line3: a.Line3,
-			City: a.City, Region: a.Region, Country: a.Country, PostalCode: a.PostalCode})
+		v, err, _ := w.addresses.flight.Do(string(k[:]), func() (any, error) {
+			return r.ResolveAddress(ctx, avatax.AddressValidationInfo{Line1: a.Line1, Line2: a.Line2, Line3: a.Line3,
+				City: a.City, Region: a.Region, Country: a.Country, PostalCode: a.PostalCode})
+		})
+		res, _ := v.(*avatax.AddressResolutionModel)
 		if err != nil {
 			if k := avatax.KindOf(err); k == avatax.KindData || k == avatax.KindNotFound {
 				return &errorInfo{Code: "invalid_address", Field: ref.Field, AvaTaxCode: errorCode(err),
@@ -77,7 +94,7 @@ func (w *Worker) validateAddresses(ctx context.Context, o *events.Order, doc *av
 			return &errorInfo{Code: "invalid_address", Field: ref.Field,
 				Message: "AvaTax cannot resolve the address " + describe(a) + ": " + problems + "; correct the address and send the order again"}, nil
 		}
-		w.addresses.add(a)
+		w.addresses.add(k)
 	}
 	return nil, nil
 }

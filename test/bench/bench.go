@@ -284,7 +284,7 @@ func Run(ctx context.Context, cfg *config, log io.Writer) (*Report, error) {
 }
 
 func (b *bench) run(ctx context.Context, c int) (*runResult, error) {
-	r := &runResult{Concurrency: c, PullMaxMessages: 1 + c/4, MaxAckPending: b.e.topo.MaxAckPending}
+	r := &runResult{Concurrency: c, PullMaxMessages: pullMaxMessages, MaxAckPending: b.e.topo.MaxAckPending}
 	lcs := b.ts.mixed(fmt.Sprintf("E2E-c%d", c), b.cfg.Lifecycles)
 	msgs := interleave(lcs)
 	// In flight at once: a message in each slot and a buffer per Consume.

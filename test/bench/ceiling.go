@@ -34,7 +34,7 @@ type ceilingResult struct {
 
 // runCeiling publishes msgs to the ceiling stream, then consumes them with
 // the worker's consumer shape (concurrency Consume calls of
-// PullMaxMessages(1+concurrency/4) each) and for each message: KV get of
+// PullMaxMessages(pullMaxMessages) each, as the worker does) and for each message: KV get of
 // the order's key, KV compare-and-swap update (create when absent) with the
 // message as value, ack. It times the drain of the backlog.
 func runCeiling(ctx context.Context, e *env, msgs []msg, concurrency int, run string) (*ceilingResult, error) {
@@ -113,7 +113,7 @@ func runCeiling(ctx context.Context, e *env, msgs []msg, concurrency int, run st
 	start := time.Now()
 	var ccs []jetstream.ConsumeContext
 	for i := 0; i < concurrency; i++ {
-		cc, err := cons.Consume(handle, jetstream.PullMaxMessages(1+concurrency/4))
+		cc, err := cons.Consume(handle, jetstream.PullMaxMessages(pullMaxMessages))
 		if err != nil {
 			return nil, err
 		}
@@ -137,3 +137,6 @@ func runCeiling(ctx context.Context, e *env, msgs []msg, concurrency int, run st
 	return &ceilingResult{Messages: len(msgs), Seconds: secs, PerSecond: float64(len(msgs)) / secs, CPUPerMsgMS: cpu,
 		CASConflicts: conflicts.Load(), AllocsPerMsg: a, BytesPerMsg: b, PublishSecond: pubSecs}, nil
 }
+
+// pullMaxMessages is the worker's prefetch per Consume (worker.Run).
+const pullMaxMessages = 2

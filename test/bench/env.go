@@ -265,7 +265,7 @@ func (e *env) startWorker(b *backend, concurrency int) (*running, error) {
 // runPool is an experiment, not taxbridge: the worker's HandleMsg fed by
 // one Messages() iterator whose buffer (PullMaxMessages = concurrency) all
 // slots share, instead of worker.Run's one Consume per slot, each with its
-// own buffer of 1+concurrency/4 that waits behind that slot's AvaTax call.
+// own buffer of pullMaxMessages that waits behind that slot's AvaTax call.
 func runPool(ctx context.Context, w *worker.Worker, cons jetstream.Consumer, concurrency int) error {
 	it, err := cons.Messages(jetstream.PullMaxMessages(concurrency))
 	if err != nil {

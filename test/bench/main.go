@@ -112,7 +112,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	runner := fs.String("runner", "taxbridge", "how the worker consumes: taxbridge (worker.Run, as shipped) or pool (experiment: one shared buffer feeding worker.HandleMsg)")
 	fs.DurationVar(&stepGap, "x-step-gap", 0, "experiment: pause between a step's state changes and its action in closed loops")
 	fs.BoolVar(&actionsOnly, "x-actions-only", false, "experiment: publish the workflow actions only, no state changes")
-	avaConc := fs.Int("avatax-max-concurrency", 0, "cap the AvaTax client's requests in flight (avatax.WithMaxConcurrency; 0: the worker's concurrency, as the app sets it); the bound of phase 3 is then this ÷ latency")
+	avaConc := fs.Int("avatax-max-concurrency", 16, "cap the AvaTax client's requests in flight (avatax.WithMaxConcurrency; default: TAXBRIDGE_AVATAX_MAX_CONCURRENCY's; 0: the worker's concurrency); the bound of phase 3 is then this ÷ latency")
 	auditFlag := fs.Bool("audit", true, "record every AvaTax exchange in the audit stream, as the app does (false: measure without)")
 	memp := fs.String("memprofile", "", "write an allocation profile of the first end-to-end drain to this file, and live-heap profiles with the worker running and stopped at the last memory point to <file>.worker-running and <file>.worker-stopped")
 	if err := fs.Parse(args); err != nil {
