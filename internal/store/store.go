@@ -39,6 +39,9 @@ type Record struct {
 	Returns []Return `json:"returns,omitempty"`
 	// Intent is an AvaTax call started and not yet recorded as done.
 	Intent *Intent `json:"intent,omitempty"`
+	// Addresses are digests of the addresses AvaTax resolved for this
+	// order, so they are validated once per order whatever the process.
+	Addresses []string `json:"addresses,omitempty"`
 	// Seen holds the ids of the most recent events applied, for dedup
 	// beyond the stream's duplicate window.
 	Seen []string `json:"seen,omitempty"`

@@ -98,7 +98,7 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 		return finish(tr)
 	}
 	if sale.Code != "" && d.Effect != lifecycle.CommitDocument && d.Effect != lifecycle.VoidDocument {
-		info, err := w.validateAddresses(ctx, o, &sale)
+		info, err := w.validateAddresses(ctx, rec, &sale)
 		if err != nil {
 			return err
 		}

@@ -3,14 +3,16 @@ package worker
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 
 	"golang.org/x/sync/singleflight"
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
-	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/store"
 )
 
 // addressResolver is the optional AvaTax capability of validating addresses.
@@ -18,11 +20,12 @@ type addressResolver interface {
 	ResolveAddress(ctx context.Context, a avatax.AddressValidationInfo) (*avatax.AddressResolutionModel, error)
 }
 
-// addressCache remembers the addresses AvaTax resolved, so each address is
-// validated once, before its first calculation. It holds a 16-byte digest
-// per address and at most maxCachedAddresses of them, so its memory stays
-// bounded however many orders are open. Unresolvable addresses are not
-// remembered: the next event checks again, so a fix goes through.
+// addressCache remembers the addresses AvaTax resolved lately, so addresses
+// shared by many orders (stores, warehouses, frequent buyers) are resolved
+// once per process. Each order's record remembers its own resolved
+// addresses, so the cache can stay small: memory does not grow with the
+// number of open orders. Unresolvable addresses are not remembered: the
+// next event checks again, so a fix goes through.
 type addressCache struct {
 	mu     sync.Mutex
 	ok     map[addressKey]struct{}
@@ -32,7 +35,7 @@ type addressCache struct {
 
 type addressKey [16]byte
 
-const maxCachedAddresses = 20_000
+const maxCachedAddresses = 4096
 
 func keyOf(a avatax.AddressLocationInfo) addressKey {
 	sum := sha256.Sum256([]byte(strings.Join([]string{a.Line1, a.Line2, a.Line3, a.City, a.Region, a.PostalCode, a.Country}, "\x00")))
@@ -67,15 +70,20 @@ func (c *addressCache) add(k addressKey) {
 // (AvaTax validates no others) before the first calculation for each. It
 // returns the tax error for an address AvaTax cannot resolve, or an error
 // when AvaTax could not be asked.
-func (w *Worker) validateAddresses(ctx context.Context, o *events.Order, doc *avatax.CreateTransactionModel) (*errorInfo, error) {
+func (w *Worker) validateAddresses(ctx context.Context, rec *store.Record, doc *avatax.CreateTransactionModel) (*errorInfo, error) {
 	r, ok := w.tax.(addressResolver)
 	if !ok {
 		return nil, nil
 	}
-	for _, ref := range w.mapper.AddressRefs(o, doc) {
+	for _, ref := range w.mapper.AddressRefs(rec.Order, doc) {
 		a := *ref.Address
 		k := keyOf(a)
-		if !resolvable(a.Country) || w.addresses.has(k) {
+		digest := hex.EncodeToString(k[:])
+		if !resolvable(a.Country) || slices.Contains(rec.Addresses, digest) {
+			continue
+		}
+		if w.addresses.has(k) {
+			rec.Addresses = append(rec.Addresses, digest)
 			continue
 		}
 		v, err, _ := w.addresses.flight.Do(string(k[:]), func() (any, error) {
@@ -95,6 +103,7 @@ func (w *Worker) validateAddresses(ctx context.Context, o *events.Order, doc *av
 				Message: "AvaTax cannot resolve the address " + describe(a) + ": " + problems + "; correct the address and send the order again"}, nil
 		}
 		w.addresses.add(k)
+		rec.Addresses = append(rec.Addresses, digest)
 	}
 	return nil, nil
 }
