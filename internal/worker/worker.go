@@ -230,7 +230,9 @@ func (w *Worker) HandleMsg(ctx context.Context, m jetstream.Msg) {
 	}
 }
 
-// backoff is exponential with full jitter: 0.5s, 1s, 2s … capped at 60s.
+// backoff is the redelivery delay of a failed event: exponential (0.5s,
+// 1s, 2s … capped at 60s) with jitter between half and all of the step, so
+// an event never comes straight back while AvaTax or NATS is struggling.
 func backoff(delivery uint64) time.Duration {
 	ceiling := 500 * time.Millisecond << min(delivery-1, 7)
 	ceiling = min(ceiling, time.Minute)
