@@ -67,6 +67,7 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 		RecordingDisabled: cfg.Provider.DisableTaxRecording,
 	}
 	var sale avatax.CreateTransactionModel
+	var saleHash string
 	if action == lifecycle.Refresh && (rec.State == lifecycle.None || rec.State == lifecycle.Uncommitted) {
 		var err error
 		sale, err = w.mapper.Sale(o, saleCode(rec))
@@ -77,7 +78,8 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 		if err != nil {
 			return w.refuse(ctx, env, data, rec, rev, tr, dataErrorInfo(err))
 		}
-		facts.ContentChanged = rec.Sale == nil || rec.Sale.Hash != taxdoc.Hash(sale)
+		saleHash = taxdoc.Hash(sale)
+		facts.ContentChanged = rec.Sale == nil || rec.Sale.Hash != saleHash
 	}
 
 	d := w.decide(ctx, rec.OrderID, rec.State, action, facts)
@@ -85,7 +87,7 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 	if d.Refusal != nil {
 		info := errorInfo{Code: d.Refusal.Code, Message: d.Refusal.Message}
 		if action == lifecycle.Refund && d.Refusal.Code == lifecycle.RefusedRefundBeforeCommit {
-			addReturn(rec, data, env, now)
+			addReturn(rec, data, env)
 			info.Message += "; the return is kept and will be refunded as soon as the order's tax is committed"
 		}
 		return w.refuse(ctx, env, data, rec, rev, tr, info)
@@ -107,17 +109,17 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 		}
 	}
 
-	c, err := w.plan(rec, d, sale, data, env, now)
+	c, err := w.plan(rec, d, sale, saleHash, data, env, now)
 	if err != nil {
 		return w.refuse(ctx, env, data, rec, rev, tr, dataErrorInfo(err))
 	}
 	c.action, c.from = action, rec.State
-	_, err = w.perform(ctx, env, rec, rev, c)
-	return err
+	return w.perform(ctx, env, rec, rev, c)
 }
 
 // plan turns a decision into the AvaTax call that carries it out.
-func (w *Worker) plan(rec *store.Record, d lifecycle.Decision, sale avatax.CreateTransactionModel, data *events.OrderEvent, env events.Envelope, now time.Time) (*call, error) {
+// saleHash is taxdoc.Hash(sale), which the decision already needed.
+func (w *Worker) plan(rec *store.Record, d lifecycle.Decision, sale avatax.CreateTransactionModel, saleHash string, data *events.OrderEvent, env events.Envelope, now time.Time) (*call, error) {
 	company := w.mapper.Config().Provider.CompanyCode
 	code := saleCode(rec)
 	in := store.Intent{EventID: env.ID, Effect: d.Effect, Code: code, Type: avatax.SalesInvoice, Target: d.To, At: now}
@@ -125,7 +127,7 @@ func (w *Worker) plan(rec *store.Record, d lifecycle.Decision, sale avatax.Creat
 	switch d.Effect {
 	case lifecycle.CreateDocument, lifecycle.CreateCommitted, lifecycle.AdjustDocument:
 		sale.Commit = d.Effect == lifecycle.CreateCommitted
-		c.intent.Hash = taxdoc.Hash(sale)
+		c.intent.Hash = saleHash
 		req := avatax.CreateOrAdjustTransactionModel{CreateTransactionModel: sale}
 		if d.Effect == lifecycle.AdjustDocument || rec.Sale != nil {
 			req.AdjustmentReason, req.AdjustmentDescription = "Other", "order "+rec.OrderID+" changed in the OMS"
@@ -141,7 +143,7 @@ func (w *Worker) plan(rec *store.Record, d lifecycle.Decision, sale avatax.Creat
 			return w.tax.Void(ctx, company, code, avatax.SalesInvoice, avatax.VoidDocVoided)
 		}
 	case lifecycle.RefundDocument:
-		r := addReturn(rec, data, env, now)
+		r := addReturn(rec, data, env)
 		return w.planRefund(rec, r, now)
 	default:
 		return nil, fmt.Errorf("no AvaTax call for effect %q", d.Effect)
@@ -169,7 +171,7 @@ func (w *Worker) planRefund(rec *store.Record, r *store.Return, now time.Time) (
 
 // addReturn records a return (once per return id) with its deterministic
 // refund code: the sale's code, -R and the return's rank in the order.
-func addReturn(rec *store.Record, data *events.OrderEvent, env events.Envelope, now time.Time) *store.Return {
+func addReturn(rec *store.Record, data *events.OrderEvent, env events.Envelope) *store.Return {
 	if r, ok := rec.Return(data.Return.ID); ok {
 		return r
 	}
@@ -182,17 +184,17 @@ func addReturn(rec *store.Record, data *events.OrderEvent, env events.Envelope, 
 }
 
 // perform records the intent, makes the call, publishes the result and
-// records the outcome. It returns the record as last written.
-func (w *Worker) perform(ctx context.Context, env events.Envelope, rec *store.Record, rev uint64, c *call) (*store.Record, error) {
+// records the outcome.
+func (w *Worker) perform(ctx context.Context, env events.Envelope, rec *store.Record, rev uint64, c *call) error {
 	rec.Intent = &c.intent
 	rec.UpdatedAt = c.intent.At
 	rev, err := w.store.Put(ctx, rec, rev)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	doc, err := c.do(ctx)
 	if err != nil {
-		return nil, w.failed(ctx, env, rec, c, err)
+		return w.failed(ctx, env, rec, c, err)
 	}
 	return w.succeeded(ctx, rec.OrderID, rec, rev, c, doc, env.ID)
 }
@@ -201,29 +203,29 @@ func (w *Worker) perform(ctx context.Context, env events.Envelope, rec *store.Re
 // result goes out first: if the process dies in between, the redelivered
 // event finds the intent, looks the document up and publishes the same
 // result again under the same id, which the stream deduplicates.
-func (w *Worker) succeeded(ctx context.Context, orderID string, cur *store.Record, rev uint64, c *call, doc *avatax.TransactionModel, eventID string) (*store.Record, error) {
+func (w *Worker) succeeded(ctx context.Context, orderID string, cur *store.Record, rev uint64, c *call, doc *avatax.TransactionModel, eventID string) error {
 	in := c.intent
 	if cur == nil {
 		var err error
 		if cur, rev, err = w.store.Get(ctx, orderID); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if !cur.Intent.Same(&in) {
-		return cur, nil // someone else recorded or reconciled it
+		return nil // someone else recorded or reconciled it
 	}
 	now := w.opts.Now()
 	applyOutcome(cur, c, doc, now)
 	cur.MarkSeen(eventID)
 	if err := w.publishResult(ctx, cur, c, doc); err != nil {
-		return nil, err // the intent stays: the redelivery reconciles and publishes
+		return err // the intent stays: the redelivery reconciles and publishes
 	}
 	if _, err := w.store.Put(ctx, cur, rev); !errors.Is(err, store.ErrConflict) {
-		return cur, err
+		return err
 	}
 	// Another writer (a state change of the same order) got in between:
 	// apply the outcome to the record as it is now.
-	rec, _, err := w.store.Update(ctx, orderID, func(r *store.Record) error {
+	_, _, err := w.store.Update(ctx, orderID, func(r *store.Record) error {
 		if !r.Intent.Same(&in) {
 			return errRestart
 		}
@@ -234,7 +236,7 @@ func (w *Worker) succeeded(ctx context.Context, orderID string, cur *store.Recor
 	if errors.Is(err, errRestart) {
 		err = nil
 	}
-	return rec, err
+	return err
 }
 
 // applyOutcome folds a successful call into the record.
@@ -315,7 +317,7 @@ func (w *Worker) refundPending(ctx context.Context, env events.Envelope, orderID
 		if err != nil {
 			return err
 		}
-		if _, err := w.perform(ctx, env, rec, rev, c); err != nil {
+		if err := w.perform(ctx, env, rec, rev, c); err != nil {
 			return err
 		}
 	}

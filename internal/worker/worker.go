@@ -315,8 +315,9 @@ func (w *Worker) attempt(ctx context.Context, env events.Envelope, data *events.
 	if err != nil {
 		return false, err
 	}
-	pending := slices.ContainsFunc(rec.Returns, func(r store.Return) bool { return !r.Done() }) ||
-		(env.Type == events.RefundOrderTaxes)
+	// Returns waiting for the commit; one this event adds is either
+	// refunded by act itself or still waits for the commit.
+	pending := slices.ContainsFunc(rec.Returns, func(r store.Return) bool { return !r.Done() })
 	obs := observationOf(ctx)
 	if obs != nil {
 		obs.mu.Lock()

@@ -275,9 +275,7 @@ func (s *Sandbox) transition(req *request, fn func(rec *docRecord, tm *avatax.Tr
 		return 0, nil, apiErr
 	}
 	s.touch(&tm)
-	v := rec.versions[len(rec.versions)-1]
-	v.tm = tm
-	rec.versions[len(rec.versions)-1] = v
+	*rec.cur() = tm
 	return http.StatusOK, s.out(rec.curVersion(), req, false), nil
 }
 

@@ -354,28 +354,19 @@ func (s *Sandbox) commit(req *request) (int, any, *apiError) {
 	if empty || cm.Commit == nil {
 		return 0, nil, errValueRequired("commit")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, apiErr := s.lookup(req)
-	if apiErr != nil {
-		return 0, nil, apiErr
-	}
-	if apiErr := modifiable(rec); apiErr != nil {
-		return 0, nil, apiErr
-	}
-	cur := rec.cur()
-	switch cur.Status {
-	case avatax.StatusSaved, avatax.StatusPosted, avatax.StatusCommitted:
-	default:
-		return 0, nil, errDocStatus()
-	}
-	if *cm.Commit {
-		cur.Status = avatax.StatusCommitted
-	} else if cur.Status == avatax.StatusCommitted {
-		cur.Status = avatax.StatusSaved
-	}
-	s.touch(cur)
-	return http.StatusOK, s.out(rec.curVersion(), req, false), nil
+	return s.transition(req, func(_ *docRecord, tm *avatax.TransactionModel) *apiError {
+		switch tm.Status {
+		case avatax.StatusSaved, avatax.StatusPosted, avatax.StatusCommitted:
+		default:
+			return errDocStatus()
+		}
+		if *cm.Commit {
+			tm.Status = avatax.StatusCommitted
+		} else if tm.Status == avatax.StatusCommitted {
+			tm.Status = avatax.StatusSaved
+		}
+		return nil
+	})
 }
 
 func (s *Sandbox) void(req *request) (int, any, *apiError) {
