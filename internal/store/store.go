@@ -72,10 +72,17 @@ type Return struct {
 	At               time.Time `json:"at"`
 	// Document is the refund document once it exists.
 	Document *Document `json:"document,omitempty"`
+	// Refused says why the refund cannot be made (a tax error was
+	// published). A refused return waits for the OMS to send it again with
+	// corrected data; it no longer counts as pending.
+	Refused string `json:"refused,omitempty"`
 }
 
 // Done reports whether the refund document exists.
 func (r *Return) Done() bool { return r.Document != nil }
+
+// Pending reports whether the return still waits for its refund.
+func (r *Return) Pending() bool { return r.Document == nil && r.Refused == "" }
 
 // Intent records an AvaTax call before it is made, so that a redelivered
 // event can find out whether it happened instead of repeating it.

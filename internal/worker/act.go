@@ -51,6 +51,10 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 		if r, ok := rec.Return(data.Return.ID); ok && r.Done() {
 			tr.Note = "return " + r.ID + " already refunded as " + r.Code
 			return finish(tr)
+		} else if ok && r.Refused != "" {
+			// The OMS corrected a refused return: take its new data, keep its code.
+			r.LineItemGroupIDs, r.RefundShipping = slices.Clone(data.Return.LineItemGroupIDs), data.Return.RefundShipping
+			r.EventID, r.At, r.Refused = env.ID, env.Time, ""
 		}
 	}
 
@@ -144,7 +148,11 @@ func (w *Worker) plan(rec *store.Record, d lifecycle.Decision, sale avatax.Creat
 		}
 	case lifecycle.RefundDocument:
 		r := addReturn(rec, data, env)
-		return w.planRefund(rec, r, now)
+		c, err := w.planRefund(rec, r, now)
+		if err != nil {
+			r.Refused = err.Error() // refuse persists it with the tax error
+		}
+		return c, err
 	default:
 		return nil, fmt.Errorf("no AvaTax call for effect %q", d.Effect)
 	}
@@ -309,13 +317,24 @@ func (w *Worker) refundPending(ctx context.Context, env events.Envelope, orderID
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(rec.Returns, func(r store.Return) bool { return !r.Done() })
+		i := slices.IndexFunc(rec.Returns, func(r store.Return) bool { return r.Pending() })
 		if i < 0 || rec.Intent != nil || (rec.State != lifecycle.Committed && rec.State != lifecycle.CommittedRefund) {
 			return nil // nothing to do, or another delivery is busy with the order
 		}
-		c, err := w.planRefund(rec, &rec.Returns[i], w.opts.Now())
+		r := &rec.Returns[i]
+		c, err := w.planRefund(rec, r, w.opts.Now())
 		if err != nil {
-			return err
+			// The return's data cannot be refunded: refuse it for good,
+			// naming the event that asked for it, and go on.
+			r.Refused = err.Error()
+			cause := events.Envelope{ID: r.EventID + "/refund", Subject: orderID}
+			if err := w.publishError(ctx, cause, rec.OrderVersion, lifecycle.Refund, rec.State, dataErrorInfo(err)); err != nil {
+				return err
+			}
+			if _, err := w.store.Put(ctx, rec, rev); err != nil && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+			continue
 		}
 		if err := w.perform(ctx, env, rec, rev, c); err != nil {
 			return err

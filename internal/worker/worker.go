@@ -317,7 +317,7 @@ func (w *Worker) attempt(ctx context.Context, env events.Envelope, data *events.
 	}
 	// Returns waiting for the commit; one this event adds is either
 	// refunded by act itself or still waits for the commit.
-	pending := slices.ContainsFunc(rec.Returns, func(r store.Return) bool { return !r.Done() })
+	pending := slices.ContainsFunc(rec.Returns, func(r store.Return) bool { return r.Pending() })
 	obs := observationOf(ctx)
 	if obs != nil {
 		obs.mu.Lock()

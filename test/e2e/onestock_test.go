@@ -10,6 +10,7 @@ import (
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/scenario"
@@ -210,5 +211,42 @@ func TestUnchangedRefreshMakesNoCall(t *testing.T) {
 	h.waitApplied(f.OrderID, changed.ID)
 	if got := h.avataxCalls(); got != calls+1 {
 		t.Fatalf("%d AvaTax calls after the shipping fee changed, want one adjustment (%d)", got, calls+1)
+	}
+}
+
+// A return that cannot be refunded (it names a group the order does not
+// have) is refused with a tax error once; it must not block the order's
+// later events, and the same return sent again with corrected data is
+// refunded under its own code.
+func TestBadReturnDoesNotBlockTheOrder(t *testing.T) {
+	h := start(t, options{})
+	f := scenario.Returned("WEB-BR")
+	refund := f.Events[len(f.Events)-1]
+	runInOrder(h, scenario.Flow{OrderID: f.OrderID, Events: f.Events[:len(f.Events)-1]})
+	bad := refund
+	bad.ID = f.OrderID + "-bad-return"
+	bad.Data = []byte(strings.Replace(string(bad.Data), `"line_item_group_ids":["LIG-2"]`, `"line_item_group_ids":["NOPE"]`, 1))
+	h.publish(bad)
+	h.waitApplied(f.OrderID, bad.ID)
+	h.publish(refund) // the same return, corrected
+	rec := h.waitApplied(f.OrderID, refund.ID)
+	h.waitIdle()
+	if rec.State != lifecycle.CommittedRefund {
+		t.Fatalf("state %s, want committed_refund from the corrected return", rec.State)
+	}
+	ret, ok := h.sandbox.Document(h.company, f.OrderID+"-R1", avatax.ReturnInvoice)
+	if !ok || len(ret.Lines) != 1 || ret.Lines[0].LineNumber != "LIG-2" {
+		t.Errorf("corrected return: %v %+v, want WEB-BR-R1 refunding LIG-2", ok, ret.Lines)
+	}
+	errs := h.taxErrors(f.OrderID)
+	if len(errs) != 1 || errs[0].Code != "invalid_order_data" || errs[0].Field != "/data/return/line_item_group_ids/0" {
+		t.Fatalf("tax errors %+v, want one invalid_order_data naming the return's group", errs)
+	}
+	if dl := h.messages(bus.DLQStream, bus.DLQPrefix+">"); len(dl) != 0 {
+		t.Fatalf("%d dead letters", len(dl))
+	}
+	info, _ := h.res.Consumer.Info(h.ctx)
+	if info.NumRedelivered != 0 {
+		t.Errorf("%d redeliveries: an event kept failing", info.NumRedelivered)
 	}
 }
