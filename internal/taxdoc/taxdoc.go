@@ -478,26 +478,14 @@ func currency(o *events.Order) string {
 	return "USD"
 }
 
-// AddressRef is an address of a document with the field it comes from.
-type AddressRef struct {
-	Field   string
-	Address *avatax.AddressLocationInfo
-}
-
-// AddressRefs names where each address of the document comes from: the
-// delivery destination or a stock location of the configuration.
-func (m *Mapper) AddressRefs(o *events.Order, doc *avatax.CreateTransactionModel) []AddressRef {
-	var out []AddressRef
-	for _, a := range Addresses(doc) {
-		field := "/data/order/delivery/destination/address"
-		for _, id := range slices.Sorted(maps.Keys(m.cfg.StockLocations)) {
-			sl := m.cfg.StockLocations[id]
-			if *address(&sl.Address) == *a {
-				field = "/stock_locations/" + id + "/address"
-				break
-			}
+// AddressField names where an address of a document comes from: a stock
+// location of the configuration, or else the order's delivery destination.
+func (m *Mapper) AddressField(a *avatax.AddressLocationInfo) string {
+	for _, id := range slices.Sorted(maps.Keys(m.cfg.StockLocations)) {
+		sl := m.cfg.StockLocations[id]
+		if *address(&sl.Address) == *a {
+			return "/stock_locations/" + id + "/address"
 		}
-		out = append(out, AddressRef{Field: field, Address: a})
 	}
-	return out
+	return "/data/order/delivery/destination/address"
 }

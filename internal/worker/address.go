@@ -13,6 +13,7 @@ import (
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/store"
+	"github.com/taxbridge/taxbridge/internal/taxdoc"
 )
 
 // addressResolver is the optional AvaTax capability of validating addresses.
@@ -75,8 +76,8 @@ func (w *Worker) validateAddresses(ctx context.Context, rec *store.Record, doc *
 	if !ok {
 		return nil, nil
 	}
-	for _, ref := range w.mapper.AddressRefs(rec.Order, doc) {
-		a := *ref.Address
+	for _, addr := range taxdoc.Addresses(doc) {
+		a := *addr
 		k := keyOf(a)
 		digest := hex.EncodeToString(k[:])
 		if !resolvable(a.Country) || slices.Contains(rec.Addresses, digest) {
@@ -93,13 +94,13 @@ func (w *Worker) validateAddresses(ctx context.Context, rec *store.Record, doc *
 		res, _ := v.(*avatax.AddressResolutionModel)
 		if err != nil {
 			if k := avatax.KindOf(err); k == avatax.KindData || k == avatax.KindNotFound {
-				return &errorInfo{Code: "invalid_address", Field: ref.Field, AvaTaxCode: errorCode(err),
+				return &errorInfo{Code: "invalid_address", Field: w.mapper.AddressField(addr), AvaTaxCode: errorCode(err),
 					Message: "AvaTax cannot resolve the address " + describe(a) + ": " + err.Error()}, nil
 			}
 			return nil, err
 		}
 		if problems := addressProblems(res); problems != "" {
-			return &errorInfo{Code: "invalid_address", Field: ref.Field,
+			return &errorInfo{Code: "invalid_address", Field: w.mapper.AddressField(addr),
 				Message: "AvaTax cannot resolve the address " + describe(a) + ": " + problems + "; correct the address and send the order again"}, nil
 		}
 		w.addresses.add(k)
