@@ -91,6 +91,12 @@ func ValidateJSON(s *jsonschema.Schema, raw []byte) []string {
 	if err != nil {
 		return []string{"/: not valid JSON: " + err.Error()}
 	}
+	return ValidateValue(s, inst)
+}
+
+// ValidateValue validates a document decoded by jsonschema.UnmarshalJSON
+// and returns the problems, or nil.
+func ValidateValue(s *jsonschema.Schema, inst any) []string {
 	if err := s.Validate(inst); err != nil {
 		return Problems(err)
 	}

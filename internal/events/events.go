@@ -66,6 +66,13 @@ func New(id, source string, t Type, subject string, at time.Time, data any) (Env
 		DataSchema: "schemas/" + string(t) + ".schema.json", Data: raw}, nil
 }
 
+// Inbound is a validated inbound event decoded with its data: the
+// envelope, whose raw Data stays empty, and the data as an OrderEvent.
+type Inbound struct {
+	Envelope
+	Data OrderEvent `json:"data"` // shadows Envelope.Data, in JSON too
+}
+
 // OrderEvent is the data of every inbound event: the order snapshot and its
 // version, plus what the specific event adds.
 type OrderEvent struct {

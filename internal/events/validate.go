@@ -1,8 +1,10 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -47,25 +49,63 @@ func (e *InvalidError) Error() string {
 	return fmt.Sprintf("invalid %s event: %s", t, strings.Join(e.Problems, "; "))
 }
 
-// Validate checks raw against the schema its "type" names and decodes it.
-// Every failure is an *InvalidError naming the offending fields.
+// Validate checks raw against the schema its "type" names and decodes its
+// envelope. Every failure is an *InvalidError naming the offending fields.
 func (v *Validator) Validate(raw []byte) (Envelope, error) {
-	var head struct {
-		Type Type `json:"type"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return Envelope{}, &InvalidError{Problems: []string{"/: not a JSON object: " + err.Error()}}
-	}
-	s, ok := v.byType[head.Type]
-	if !ok {
-		return Envelope{}, &InvalidError{Type: head.Type, Problems: []string{fmt.Sprintf("/type: unknown event type %q", head.Type)}}
-	}
-	if p := schemas.ValidateJSON(s, raw); p != nil {
-		return Envelope{}, &InvalidError{Type: head.Type, Problems: p}
+	typ, err := v.check(raw)
+	if err != nil {
+		return Envelope{}, err
 	}
 	var env Envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return Envelope{}, &InvalidError{Type: head.Type, Problems: []string{"/: " + err.Error()}}
+		return Envelope{}, &InvalidError{Type: typ, Problems: []string{"/: " + err.Error()}}
 	}
 	return env, nil
+}
+
+// Inbound checks raw as an inbound event and decodes it with its data in
+// one pass. Every failure is an *InvalidError naming the offending fields,
+// including a subject that is not the order's id.
+func (v *Validator) Inbound(raw []byte) (Inbound, error) {
+	typ, err := v.check(raw)
+	if err != nil {
+		return Inbound{}, err
+	}
+	if !slices.Contains(InboundTypes, typ) {
+		return Inbound{}, &InvalidError{Type: typ, Problems: []string{fmt.Sprintf("/type: %q is not an inbound event type", typ)}}
+	}
+	var in Inbound
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return Inbound{}, &InvalidError{Type: typ, Problems: []string{"/: " + err.Error()}}
+	}
+	if in.Data.Order.ID != in.Subject {
+		return Inbound{}, &InvalidError{Type: typ, Problems: []string{
+			fmt.Sprintf("/subject: %q differs from /data/order/id %q", in.Subject, in.Data.Order.ID)}}
+	}
+	return in, nil
+}
+
+// check validates raw against the schema of the type it names and returns
+// that type. The document is parsed once: its type is read from the value
+// the schema validates.
+func (v *Validator) check(raw []byte) (Type, error) {
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	obj, ok := inst.(map[string]any)
+	if err != nil || !ok {
+		why := "not an object"
+		if err != nil {
+			why = err.Error()
+		}
+		return "", &InvalidError{Problems: []string{"/: not a JSON object: " + why}}
+	}
+	name, _ := obj["type"].(string)
+	typ := Type(name)
+	s, ok := v.byType[typ]
+	if !ok {
+		return typ, &InvalidError{Type: typ, Problems: []string{fmt.Sprintf("/type: unknown event type %q", typ)}}
+	}
+	if p := schemas.ValidateValue(s, inst); p != nil {
+		return typ, &InvalidError{Type: typ, Problems: p}
+	}
+	return typ, nil
 }

@@ -52,6 +52,57 @@ func TestValidateAcceptsEveryInboundType(t *testing.T) {
 	}
 }
 
+func TestInboundDecodesTheDataOnce(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := OrderEvent{OrderVersion: 7, Order: sampleOrder(), Return: &Return{ID: "RET-1", LineItemGroupIDs: []string{"LIG1"}}}
+	in, err := v.Inbound(encode(t, RefundOrderTaxes, d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Type != RefundOrderTaxes || in.ID != "evt-1" || in.Subject != "ORD-1" {
+		t.Errorf("envelope = %+v", in.Envelope)
+	}
+	if in.Data.OrderVersion != 7 || in.Data.Order.ID != "ORD-1" || in.Data.Return == nil || in.Data.Return.ID != "RET-1" ||
+		!in.Data.Order.OrderItems[0].PricingDetails.Price.Equal(decimal.RequireFromString("20")) {
+		t.Errorf("data = %+v", in.Data)
+	}
+}
+
+func TestInboundRefuses(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherOrder := OrderEvent{OrderVersion: 1, Order: sampleOrder(), EntityID: "ORD-2", State: "paid"}
+	otherOrder.Order.ID = "ORD-2"
+	result := encode(t, TaxResult, ResultData{OrderID: "ORD-1", OrderVersion: 1, Action: RefreshOrderTaxes,
+		State: "uncommitted", CauseEventID: "evt-0", Document: Document{Code: "ORD-1", Type: "SalesInvoice", Status: "Saved", Lines: []DocumentLine{}}, Documents: []Document{}})
+	if _, err := v.Validate(result); err != nil {
+		t.Fatalf("the result itself must be valid: %v", err)
+	}
+	tests := []struct {
+		name string
+		raw  []byte
+		want string
+	}{
+		{"subject is not the order", encode(t, OrderStateChanged, otherOrder), `/subject: "ORD-1" differs from /data/order/id "ORD-2"`},
+		{"outbound type", result, `/type: "tax_result" is not an inbound event type`},
+		{"array", []byte(`[]`), "not a JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.Inbound(tt.raw)
+			var ie *InvalidError
+			if !errors.As(err, &ie) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want an *InvalidError mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestValidateNamesTheBadField(t *testing.T) {
 	v, err := NewValidator()
 	if err != nil {
@@ -77,6 +128,9 @@ func TestValidateNamesTheBadField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := v.Validate(tt.raw)
+			if _, ierr := v.Inbound(tt.raw); ierr == nil || ierr.Error() != err.Error() {
+				t.Errorf("Inbound: %v, Validate: %v", ierr, err)
+			}
 			var ie *InvalidError
 			if !errors.As(err, &ie) {
 				t.Fatalf("err = %v, want *InvalidError", err)

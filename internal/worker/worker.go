@@ -7,7 +7,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -183,10 +182,10 @@ func (w *Worker) HandleMsg(ctx context.Context, m jetstream.Msg) {
 		w.in.redelivered.Add(ctx, 1, metric.WithAttributes(typ))
 	}
 
-	env, err := w.validator.Validate(m.Data())
+	in, err := w.validator.Inbound(m.Data())
 	if err == nil {
-		span.SetAttributes(attrEventID.String(env.ID), attrCEType.String(string(env.Type)), attrOrderID.String(env.Subject))
-		err = w.Process(ctx, env)
+		span.SetAttributes(attrEventID.String(in.ID), attrCEType.String(string(in.Type)), attrOrderID.String(in.Subject))
+		err = w.Process(ctx, &in)
 	}
 	var outcome string
 	var invalid *events.InvalidError
@@ -278,22 +277,16 @@ func trim(s string, n int) string {
 	return s
 }
 
-// Process applies one validated event. A nil error means the event is done
-// (applied, a duplicate, stale, or refused with a tax error).
-func (w *Worker) Process(ctx context.Context, env events.Envelope) error {
-	var data events.OrderEvent
-	if err := json.Unmarshal(env.Data, &data); err != nil {
-		return &events.InvalidError{Type: env.Type, Problems: []string{"/data: " + err.Error()}}
-	}
-	if data.Order.ID != env.Subject {
-		return &events.InvalidError{Type: env.Type, Problems: []string{
-			fmt.Sprintf("/subject: %q differs from /data/order/id %q", env.Subject, data.Order.ID)}}
-	}
+// Process applies one event checked by events.Validator.Inbound. A nil
+// error means the event is done (applied, a duplicate, stale, or refused
+// with a tax error).
+func (w *Worker) Process(ctx context.Context, in *events.Inbound) error {
+	env, data := in.Envelope, &in.Data
 	// The AvaTax exchanges made for the event are audited under its order.
 	ctx = audit.WithOrder(ctx, env.Subject, env.ID)
 	defer w.orders.lock(env.Subject)()
 	for attempt := 0; attempt < 20; attempt++ {
-		pending, err := w.attempt(ctx, env, &data)
+		pending, err := w.attempt(ctx, env, data)
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, errRestart) {
 			continue
 		}

@@ -150,7 +150,7 @@ func (ts *templates) check() error {
 	}
 	for _, t := range all {
 		for _, m := range t.instance("CHECK-1").msgs {
-			if _, err := v.Validate(m.data); err != nil {
+			if _, err := v.Inbound(m.data); err != nil {
 				return fmt.Errorf("flow %s event %s: %w", t.name, m.id, err)
 			}
 		}
