@@ -8,7 +8,8 @@
 // latency.
 //
 // The order and event come from the request's context (WithOrder), which
-// the worker sets for the event it processes.
+// the worker sets for the event it processes; the document code comes from
+// the AvaTax client (avatax.DocumentCode), or else from the bodies.
 package audit
 
 import (
@@ -32,6 +33,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/bus"
 )
 
@@ -129,9 +131,10 @@ type Options struct {
 // Transport records the exchanges it carries. Put it below the AvaTax
 // client's otelhttp transport so that records carry the HTTP span.
 type Transport struct {
-	base    http.RoundTripper
-	o       Options
-	secrets []string
+	base         http.RoundTripper
+	o            Options
+	secrets      []string // scrubbed from text
+	secretsBytes [][]byte // the same, scrubbed from bodies
 
 	calls    metric.Int64Counter
 	duration metric.Float64Histogram
@@ -160,7 +163,12 @@ func NewTransport(base http.RoundTripper, o Options) *Transport {
 	}
 	t := &Transport{base: base, o: o}
 	if o.LicenseKey != "" {
-		t.secrets = append(t.secrets, base64.StdEncoding.EncodeToString([]byte(o.AccountID+":"+o.LicenseKey)), o.LicenseKey)
+		for _, v := range []string{base64.StdEncoding.EncodeToString([]byte(o.AccountID + ":" + o.LicenseKey)), o.LicenseKey} {
+			// A shorter key would redact innocent text; none is that short.
+			if len(v) >= 4 {
+				t.secrets, t.secretsBytes = append(t.secrets, v), append(t.secretsBytes, []byte(v))
+			}
+		}
 	}
 	m := o.MeterProvider.Meter(instrumentation)
 	t.calls, _ = m.Int64Counter("taxbridge.avatax.calls", metric.WithUnit("{call}"),
@@ -230,7 +238,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		rec.Error = t.scrub(err.Error())
 	}
-	rec.DocumentCode = documentCode(req, reqBody, resp, respBody)
+	if code, ok := avatax.DocumentCode(ctx); ok {
+		rec.DocumentCode = code
+	} else {
+		rec.DocumentCode = documentCode(req, reqBody, resp, respBody)
+	}
 	t.append(ctx, rec)
 	return resp, retErr(resp, err)
 }
@@ -247,7 +259,7 @@ func retErr(resp *http.Response, err error) error {
 // append publishes the record; a failure is logged and counted but does
 // not fail the exchange, which has already happened.
 func (t *Transport) append(ctx context.Context, rec Record) {
-	data, err := json.Marshal(rec)
+	data, err := encode(rec)
 	if err == nil {
 		msg := nats.NewMsg(Subject(rec.OrderID))
 		msg.Data = data
@@ -307,31 +319,92 @@ func (t *Transport) headers(h http.Header) map[string][]string {
 	return out
 }
 
+// encode is json.Marshal(rec), but with the bodies, which body has
+// checked to be JSON, spliced in as they are: json.Marshal would validate
+// and compact each again, which costs more than the rest of the record.
+func encode(rec Record) ([]byte, error) {
+	reqBody := rec.Request.Body
+	rec.Request.Body = nil
+	var respBody json.RawMessage
+	if rec.Response != nil {
+		r := *rec.Response
+		respBody, r.Body = r.Body, nil
+		rec.Response = &r
+	}
+	head, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode audit record: %w", err)
+	}
+	out := make([]byte, 0, len(head)+len(reqBody)+len(respBody)+2*len(`"body":,`))
+	// The keys are found by their first occurrence: the values before
+	// them are strings, numbers or header maps, in which a quote is
+	// escaped, so no value can hold `"request":{` or `"response":{`.
+	if out, head, err = spliceBody(out, head, `"request":{`, reqBody); err != nil {
+		return nil, err
+	}
+	if out, head, err = spliceBody(out, head, `"response":{`, respBody); err != nil {
+		return nil, err
+	}
+	return append(out, head...), nil
+}
+
+// spliceBody copies head to out up to and including key, which opens an
+// object that has other members, then body as its first member. It
+// returns the rest of head.
+func spliceBody(out, head []byte, key string, body json.RawMessage) (newOut, rest []byte, err error) {
+	if len(body) == 0 {
+		return out, head, nil
+	}
+	i := bytes.Index(head, []byte(key))
+	if i < 0 {
+		return nil, nil, fmt.Errorf("encode audit record: no %s", key)
+	}
+	i += len(key)
+	out = append(out, head[:i]...)
+	out = append(out, `"body":`...)
+	out = append(out, body...)
+	return append(out, ','), head[i:], nil
+}
+
 // body is b as JSON when it is JSON, else as a JSON string, cut at MaxBody.
 func (t *Transport) body(b []byte) (json.RawMessage, bool) {
 	if len(b) == 0 {
 		return nil, false
 	}
-	s := t.scrub(string(b))
-	if len(s) <= t.o.MaxBody && json.Valid([]byte(s)) {
-		return json.RawMessage(s), false
+	b = t.scrubBytes(b)
+	if len(b) <= t.o.MaxBody && json.Valid(b) {
+		return b, false
 	}
 	truncated := false
-	if len(s) > t.o.MaxBody {
-		s, truncated = s[:t.o.MaxBody], true
+	if len(b) > t.o.MaxBody {
+		b, truncated = b[:t.o.MaxBody], true
 	}
-	q, _ := json.Marshal(s)
+	q, _ := json.Marshal(string(b))
 	return q, truncated
 }
 
+// scrub removes the secrets from s.
 func (t *Transport) scrub(s string) string {
 	for _, v := range t.secrets {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[REDACTED]")
+		if strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, redactedText)
 		}
 	}
 	return s
 }
+
+// scrubBytes removes the secrets from b, which it copies only when one
+// occurs: b is also the body the client reads.
+func (t *Transport) scrubBytes(b []byte) []byte {
+	for _, v := range t.secretsBytes {
+		if bytes.Contains(b, v) {
+			b = bytes.ReplaceAll(b, v, []byte(redactedText))
+		}
+	}
+	return b
+}
+
+const redactedText = "[REDACTED]"
 
 // Operation names the AvaTax endpoint of a request: createoradjust,
 // create, get, commit, void, refund, adjust, resolve, ping, or other.
@@ -367,7 +440,8 @@ func Operation(method, path string) string {
 // codeUnescaper reverses AvaTax's encoding of codes in URL paths.
 var codeUnescaper = strings.NewReplacer("_-ava2f-_", "/", "_-ava2b-_", "+", "_-ava3f-_", "?", "_-ava25-_", "%", "_-ava23-_", "#")
 
-// documentCode is the code of the document the exchange is about: the
+// documentCode is the code of the document the exchange is about, for
+// requests not made by the AvaTax client (see avatax.DocumentCode): the
 // answer's code, else the code in the path, else the request's.
 func documentCode(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) string {
 	if resp != nil && resp.StatusCode < 300 {

@@ -8,13 +8,17 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/taxbridge/taxbridge/internal/avatax"
 )
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
@@ -205,4 +209,128 @@ func TestLongBodiesAreTruncated(t *testing.T) {
 	if !cut || json.Unmarshal(b, &s) != nil || s != `{"a":"0123` {
 		t.Errorf("body %s cut %v", b, cut)
 	}
+}
+
+// The AvaTax client names the document of each request (avatax.DocumentCode):
+// the record takes it from there, without reading the bodies, and keeps
+// the credentials out as for any other request.
+func TestDocumentCodeFromTheClient(t *testing.T) {
+	var answers []string // code of each answer, in order
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		code := answers[0]
+		answers = answers[1:]
+		status, body := 200, `{"code":"`+code+`","status":"Committed","echo":"`+key+`"}`
+		if code == "" {
+			status, body = 500, `{"error":{"code":"ServerError","message":"`+key+`"}}`
+		}
+		return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})
+	pub := &fakePublisher{}
+	tr := NewTransport(base, Options{Publisher: pub, AccountID: account, LicenseKey: key})
+	c := avatax.New("https://avatax.test", avatax.Credentials{AccountID: account, LicenseKey: key},
+		avatax.WithHTTPClient(&http.Client{Transport: tr}),
+		avatax.WithRetry(avatax.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond}))
+	ctx := WithOrder(context.Background(), "WEB-7", "EV-7")
+
+	// The answers' codes differ from the requests' only to show where the
+	// record's code comes from.
+	answers = []string{"ANSWER-1", "ANSWER-2", "ANSWER-3", "", "ANSWER-4"}
+	sale := avatax.CreateOrAdjustTransactionModel{CreateTransactionModel: avatax.CreateTransactionModel{
+		Code: "WEB-7", Type: avatax.SalesInvoice, CompanyCode: "DEFAULT", Date: "2026-05-01", CustomerCode: key}}
+	if _, err := c.CreateOrAdjust(ctx, sale); err != nil {
+		t.Fatal(err)
+	}
+	sale.CreateTransactionModel.Code = "" // AvaTax picks the code: the answer's is recorded
+	if _, err := c.CreateOrAdjust(ctx, sale); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Commit(ctx, "DEFAULT", "WEB-7", avatax.SalesInvoice); err != nil {
+		t.Fatal(err)
+	}
+	// A failed refund, then the look-up of the ReturnInvoice it creates.
+	_, err := c.Refund(ctx, "DEFAULT", "WEB-7", avatax.RefundTransactionModel{RefundTransactionCode: "WEB-7-R1", RefundDate: "2026-05-02"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var got []string
+	for _, m := range pub.msgs {
+		if bytes.Contains(m.Data, []byte(key)) || bytes.Contains(m.Data, []byte(base64.StdEncoding.EncodeToString([]byte(account+":"+key)))) {
+			t.Errorf("record contains a secret: %s", m.Data)
+		}
+		var rec Record
+		if err := json.Unmarshal(m.Data, &rec); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rec.Operation+" "+rec.DocumentCode)
+	}
+	want := []string{"createoradjust WEB-7", "createoradjust ANSWER-2", "commit WEB-7", "refund WEB-7-R1", "get WEB-7-R1"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("recorded %v, want %v", got, want)
+	}
+}
+
+// encode writes what json.Marshal writes, bodies aside (spliced as they
+// are, not compacted), whatever the other fields hold.
+func TestEncodeDecodesAsMarshal(t *testing.T) {
+	tr := NewTransport(nil, Options{MaxBody: 64, AccountID: account, LicenseKey: key})
+	tricky := `"request":{"response":{"body":1}} </script> ` + "\u2028\x00é"
+	for i, rec := range []Record{
+		{Operation: "get", Request: Request{Method: "GET", URL: "https://avatax.test/x?q=" + tricky}},
+		{Operation: "createoradjust", DocumentCode: tricky, Error: tricky,
+			Request:  Request{Method: "POST", URL: "https://avatax.test/", Headers: map[string][]string{"request": {tricky}, "Response": {"{"}}},
+			Response: &Response{Status: 200, Headers: map[string][]string{"response": {`"response":{`}}}},
+		{Operation: "void", Request: Request{Method: "POST"}, Response: &Response{Status: 500}},
+	} {
+		for _, bodies := range [][2]string{
+			{`{"a": [1, 2.5e3, "x\"y", null, true]}`, "\n{ \"code\" : \"DOC-1\", \"t\": \"" + key + "\" }\n"},
+			{"not json " + key, `{"long":"` + strings.Repeat("x", 100) + `"}`},
+			{"", `[]`},
+			{`"s"`, ""},
+		} {
+			rec.Request.Body, rec.Request.Truncated = tr.body([]byte(bodies[0]))
+			if rec.Response != nil {
+				rec.Response.Body, rec.Response.Truncated = tr.body([]byte(bodies[1]))
+			}
+			want, err := json.Marshal(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := encode(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(got, []byte(key)) {
+				t.Errorf("%d: secret recorded: %s", i, got)
+			}
+			var a, b Record
+			if err := json.Unmarshal(got, &a); err != nil {
+				t.Fatalf("%d: %v: %s", i, err, got)
+			}
+			if err := json.Unmarshal(want, &b); err != nil {
+				t.Fatal(err)
+			}
+			// json.Marshal compacts the bodies; encode keeps them as sent.
+			a.Request.Body, b.Request.Body = compact(t, a.Request.Body), compact(t, b.Request.Body)
+			if a.Response != nil {
+				a.Response.Body, b.Response.Body = compact(t, a.Response.Body), compact(t, b.Response.Body)
+			}
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("%d: encode gives\n%s\njson.Marshal gives\n%s", i, got, want)
+			}
+		}
+	}
+}
+
+func compact(t *testing.T, b json.RawMessage) json.RawMessage {
+	t.Helper()
+	if b == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return buf.Bytes()
 }

@@ -97,6 +97,10 @@ func (s *secret) scrub(text string) string {
 // RetryPolicy (WithRetry) where repeating the call is safe; a client-side
 // rate limit (WithRateLimit) and concurrency cap (WithMaxConcurrency) apply
 // to every request, retries and look-ups included.
+//
+// Calls that answer with a document (CreateOrAdjust, Create, Get, Commit,
+// Void, Refund) ask for its header and lines only: the lines' tax details
+// by jurisdiction, the summary and the addresses do not come back.
 type Client struct {
 	baseURL   string
 	accountID string
@@ -294,7 +298,7 @@ func (c *Client) CreateOrAdjust(ctx context.Context, m CreateOrAdjustTransaction
 	var out TransactionModel
 	t := &m.CreateTransactionModel
 	return &out, c.run(ctx, &call{op: "createoradjust", method: http.MethodPost,
-		path: "/api/v2/transactions/createoradjust", route: "/api/v2/transactions/createoradjust",
+		path: "/api/v2/transactions/createoradjust" + docQuery(""), route: "/api/v2/transactions/createoradjust",
 		in: m, out: &out, safety: repeatable, doc: docAttrs{company: t.CompanyCode, code: t.Code, docType: t.Type}})
 }
 
@@ -305,17 +309,17 @@ func (c *Client) CreateOrAdjust(ctx context.Context, m CreateOrAdjustTransaction
 func (c *Client) Create(ctx context.Context, m CreateTransactionModel) (*TransactionModel, error) {
 	var out TransactionModel
 	return &out, c.run(ctx, &call{op: "create", method: http.MethodPost,
-		path: "/api/v2/transactions/create", route: "/api/v2/transactions/create",
+		path: "/api/v2/transactions/create" + docQuery(""), route: "/api/v2/transactions/create",
 		in: m, out: &out, safety: unsentOnly, doc: docAttrs{company: m.CompanyCode, code: m.Code, docType: m.Type}})
 }
 
-// Get fetches the current version of a document (with its lines) by
+// Get fetches the current version of a document by
 // company, code and type. An empty docType lets AvaTax pick SalesInvoice
 // when several types share the code.
 func (c *Client) Get(ctx context.Context, companyCode, code, docType string) (*TransactionModel, error) {
 	var out TransactionModel
 	return &out, c.run(ctx, &call{op: "get", method: http.MethodGet,
-		path: docPath(companyCode, code, "") + typeQuery(docType, "Lines"), route: docRoute(""),
+		path: docPath(companyCode, code, "") + docQuery(docType), route: docRoute(""),
 		out: &out, safety: repeatable, doc: docAttrs{company: companyCode, code: code, docType: docType}})
 }
 
@@ -326,7 +330,7 @@ func (c *Client) Get(ctx context.Context, companyCode, code, docType string) (*T
 func (c *Client) Commit(ctx context.Context, companyCode, code, docType string) (*TransactionModel, error) {
 	var out TransactionModel
 	k := &call{op: "commit", method: http.MethodPost,
-		path: docPath(companyCode, code, "/commit") + typeQuery(docType, ""), route: docRoute("/commit"),
+		path: docPath(companyCode, code, "/commit") + docQuery(docType), route: docRoute("/commit"),
 		in: CommitTransactionModel{Commit: true}, out: &out, safety: checkFirst,
 		doc: docAttrs{company: companyCode, code: code, docType: docType}}
 	k.check = func(ctx context.Context) (bool, *Error) {
@@ -351,7 +355,7 @@ func (c *Client) Commit(ctx context.Context, companyCode, code, docType string) 
 func (c *Client) Void(ctx context.Context, companyCode, code, docType, reason string) (*TransactionModel, error) {
 	var out TransactionModel
 	k := &call{op: "void", method: http.MethodPost,
-		path: docPath(companyCode, code, "/void") + typeQuery(docType, ""), route: docRoute("/void"),
+		path: docPath(companyCode, code, "/void") + docQuery(docType), route: docRoute("/void"),
 		in: VoidTransactionModel{Code: reason}, out: &out, safety: checkFirst,
 		doc: docAttrs{company: companyCode, code: code, docType: docType}}
 	k.check = func(ctx context.Context) (bool, *Error) {
@@ -381,7 +385,7 @@ func (c *Client) Void(ctx context.Context, companyCode, code, docType, reason st
 func (c *Client) Refund(ctx context.Context, companyCode, code string, m RefundTransactionModel) (*TransactionModel, error) {
 	var out TransactionModel
 	k := &call{op: "refund", method: http.MethodPost,
-		path: docPath(companyCode, code, "/refund") + typeQuery(SalesInvoice, ""), route: docRoute("/refund"),
+		path: docPath(companyCode, code, "/refund") + docQuery(SalesInvoice), route: docRoute("/refund"),
 		in: m, out: &out, safety: unsentOnly,
 		doc: docAttrs{company: companyCode, code: code, docType: SalesInvoice, refundCode: m.RefundTransactionCode}}
 	if rc := m.RefundTransactionCode; rc != "" {
@@ -411,7 +415,8 @@ func (c *Client) ResolveAddress(ctx context.Context, a AddressValidationInfo) (*
 func (c *Client) lookUp(ctx context.Context, k *call, companyCode, code, docType string) (*TransactionModel, *Error) {
 	var doc TransactionModel
 	g := &call{op: k.op + " check", method: http.MethodGet,
-		path: docPath(companyCode, code, "") + typeQuery(docType, "Lines"), route: docRoute(""), out: &doc}
+		path: docPath(companyCode, code, "") + docQuery(docType), route: docRoute(""), out: &doc,
+		doc: docAttrs{company: companyCode, code: code, docType: docType}}
 	if f := c.send(ctx, g, nil); f != nil {
 		return nil, f.err
 	}
@@ -437,18 +442,24 @@ func docRoute(suffix string) string {
 	return "/api/v2/companies/{companyCode}/transactions/{transactionCode}" + suffix
 }
 
-func typeQuery(docType, include string) string {
-	q := url.Values{}
+// answerInclude is the $include of every call that answers with a
+// document: its lines, without their per-jurisdiction details, the
+// summary or the addresses. taxbridge reads only the header (code, type,
+// status, totals) and each line's number, amounts and tax (see
+// taxdoc.Summarize), while create, createoradjust and refund answer by
+// default with Summary,Addresses, several times larger: encoding and
+// decoding that costs CPU on both sides for nothing. A Get with
+// $include=Details fetches the details should they ever be needed.
+const answerInclude = "Lines"
+
+// docQuery is the query of a call answered with a document: answerInclude
+// and, when given, the document type (encoded as url.Values would).
+func docQuery(docType string) string {
+	q := "?%24include=" + answerInclude
 	if docType != "" {
-		q.Set("documentType", docType)
+		q += "&documentType=" + url.QueryEscape(docType)
 	}
-	if include != "" {
-		q.Set("$include", include)
-	}
-	if len(q) == 0 {
-		return ""
-	}
-	return "?" + q.Encode()
+	return q
 }
 
 // docAttrs names the document a call is about, for spans and logs.

@@ -20,7 +20,38 @@ import (
 // maxAnswer bounds the size of an answer the client reads.
 const maxAnswer = 32 << 20
 
-type routeKey struct{}
+// callKey carries the *call a request is made for, for the span name and
+// DocumentCode.
+type callKey struct{}
+
+// DocumentCode returns the code of the document the answer to a request
+// made by a Client carries, for transports below the client (the audit
+// trail) that would otherwise decode the bodies to find it. ok is false
+// when the client does not know it beforehand (AvaTax picks the code of a
+// document created without one) or did not make the request; code is ""
+// for requests about no document (ping, address resolution).
+func DocumentCode(ctx context.Context) (code string, ok bool) {
+	k, _ := ctx.Value(callKey{}).(*call)
+	if k == nil {
+		return "", false
+	}
+	return k.answerCode()
+}
+
+// answerCode is the code of the document AvaTax answers k with, when the
+// client knows it: the request's own code, or for a refund the code of the
+// ReturnInvoice it creates.
+func (k *call) answerCode() (string, bool) {
+	switch {
+	case k.doc.refundCode != "":
+		return k.doc.refundCode, true
+	case k.op == "refund":
+		return "", false
+	case k.doc == docAttrs{}:
+		return "", true
+	}
+	return k.doc.code, k.doc.code != ""
+}
 
 // newTransport wraps base (default: a clone of http.DefaultTransport that
 // keeps enough idle connections for the concurrency cap) with otelhttp.
@@ -40,8 +71,8 @@ func newTransport(base http.RoundTripper, maxConc int, tp trace.TracerProvider, 
 		otelhttp.WithTracerProvider(tp),
 		otelhttp.WithMeterProvider(mp),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-			if route, ok := r.Context().Value(routeKey{}).(string); ok && route != "" {
-				return r.Method + " " + route
+			if k, ok := r.Context().Value(callKey{}).(*call); ok && k.route != "" {
+				return r.Method + " " + k.route
 			}
 			return r.Method
 		}))
@@ -80,7 +111,7 @@ func (c *Client) send(ctx context.Context, k *call, body []byte) *failure {
 			}
 		},
 	})
-	actx = context.WithValue(actx, routeKey{}, k.route)
+	actx = context.WithValue(actx, callKey{}, k)
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
