@@ -154,33 +154,114 @@ type settleReq struct {
 
 // decodeLenient decodes body into v (a pointer to one of the request types).
 // It reports whether the body was empty or JSON null.
+//
+// Most clients send well-typed JSON, which a plain json.Unmarshal decodes
+// to the same value as the lenient path at a fraction of the cost, so that
+// is tried first. It is only trusted when no object has two keys that fold
+// to the same name: there the lenient path prefers the exactly named key,
+// while json.Unmarshal takes the last one (and merges repeated objects).
+// Anything json.Unmarshal rejects goes the lenient way from a zero value,
+// which also gives the lenient path's error messages.
 func decodeLenient(body []byte, v any) (empty bool, err *apiError) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || string(trimmed) == "null" {
 		return true, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if !ambiguousKeys(trimmed) {
+		if json.Unmarshal(trimmed, v) == nil {
+			return false, nil
+		}
+		rv := reflect.ValueOf(v).Elem()
+		rv.Set(reflect.Zero(rv.Type()))
+	}
+	return false, decodeCoerced(trimmed, v)
+}
+
+// decodeCoerced is the lenient path: body (not empty) is parsed into a
+// generic tree, coerced against v's type and decoded strictly.
+func decodeCoerced(body []byte, v any) *apiError {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var tree any
 	if e := dec.Decode(&tree); e != nil {
-		return false, errJSONFormat(e.Error())
+		return errJSONFormat(e.Error())
 	}
 	if dec.More() {
-		return false, errJSONFormat("unexpected data after the JSON value")
+		return errJSONFormat("unexpected data after the JSON value")
 	}
 	coerced := coerce(tree, reflect.TypeOf(v).Elem())
 	b, e := json.Marshal(coerced)
 	if e != nil {
-		return false, errJSONFormat(e.Error())
+		return errJSONFormat(e.Error())
 	}
 	if e := json.Unmarshal(b, v); e != nil {
 		var ute *json.UnmarshalTypeError
 		if asUnmarshalTypeError(e, &ute) {
-			return false, errJSONFormat("The value for field '" + ute.Field + "' has the wrong type.")
+			return errJSONFormat("The value for field '" + ute.Field + "' has the wrong type.")
 		}
-		return false, errJSONFormat(e.Error())
+		return errJSONFormat(e.Error())
 	}
-	return false, nil
+	return nil
+}
+
+// ambiguousKeys reports whether some object of a JSON text has two keys
+// that are equal ignoring case (as bytes.EqualFold, which is how
+// encoding/json matches field names), or a key with an escape sequence,
+// which would need decoding to compare. It only scans: invalid JSON gives
+// some answer and is rejected later by the decoder.
+func ambiguousKeys(b []byte) bool {
+	// Room for a typical request on the stack.
+	var keyBuf [64][]byte
+	var startBuf [16]int
+	keys := keyBuf[:0]     // keys of the open objects, innermost last
+	starts := startBuf[:0] // per open container: where its keys begin in keys, or -1 for an array
+	expectKey := false
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{':
+			starts = append(starts, len(keys))
+			expectKey = true
+		case '[':
+			starts = append(starts, -1)
+			expectKey = false
+		case '}', ']':
+			if len(starts) == 0 {
+				return false
+			}
+			if start := starts[len(starts)-1]; start >= 0 {
+				keys = keys[:start]
+			}
+			starts = starts[:len(starts)-1]
+			expectKey = false
+		case ',':
+			expectKey = len(starts) > 0 && starts[len(starts)-1] >= 0
+		case '"':
+			j := i + 1
+			escaped := false
+			for j < len(b) && b[j] != '"' {
+				if b[j] == '\\' {
+					escaped = true
+					j++
+				}
+				j++
+			}
+			if expectKey {
+				if escaped {
+					return true
+				}
+				key := b[i+1 : min(j, len(b))]
+				for _, k := range keys[starts[len(starts)-1]:] {
+					if bytes.EqualFold(k, key) {
+						return true
+					}
+				}
+				keys = append(keys, key)
+				expectKey = false
+			}
+			i = j
+		}
+	}
+	return false
 }
 
 func asUnmarshalTypeError(err error, target **json.UnmarshalTypeError) bool {

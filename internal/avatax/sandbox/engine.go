@@ -262,7 +262,7 @@ func (s *Sandbox) calculate(req *createReq, docType string) (avatax.TransactionM
 	}
 
 	tm := avatax.TransactionModel{}
-	var lines []lineResult
+	lines := make([]lineResult, 0, len(req.Lines))
 	for i := range req.Lines {
 		l := &req.Lines[i]
 		var la addressesReq
@@ -319,6 +319,7 @@ func (s *Sandbox) calculate(req *createReq, docType string) (avatax.TransactionM
 	}
 
 	// Totals.
+	tm.Lines = make([]avatax.TransactionLineModel, 0, len(lines))
 	for _, lr := range lines {
 		lm := lr.model
 		tm.TotalAmount = tm.TotalAmount.Add(lm.LineAmount)
@@ -579,7 +580,10 @@ func (c *calc) line(i int, l *lineReq, fromDA, toDA *docAddress, discount decima
 		lineAmount = amount.Sub(base.Sub(taxable))
 	}
 
-	var details []avatax.TransactionLineDetailModel
+	var details []avatax.TransactionLineDetailModel // stays nil without rows: no "details" on the wire
+	if len(rows) > 0 {
+		details = make([]avatax.TransactionLineDetailModel, 0, len(rows))
+	}
 	lineTax := zero
 	for _, r := range rows {
 		dt := avatax.TransactionLineDetailModel{
@@ -695,17 +699,24 @@ func distributeDocOverride(lines []lineResult, ov taxOverride) {
 	}
 }
 
-// summarize builds one summary row per jurisdiction, tax type and rate type.
+// summarize builds one summary row per jurisdiction, tax type, rate type
+// and rate, in the order the rows first appear.
 func summarize(lines []avatax.TransactionLineModel) []avatax.TransactionSummary {
+	// A document has a handful of rows, so a linear search is cheaper than
+	// building map keys. Rates compare by value (Equal), as their
+	// trailing-zero-free strings would.
+	type rowKey struct{ country, region, jurisType, jurisCode, taxType, rateType string }
 	var out []avatax.TransactionSummary
-	idx := map[string]int{}
+	var keys []rowKey // keys[i] is the key of out[i]
 	for _, l := range lines {
 		for _, dt := range l.Details {
-			k := strings.Join([]string{dt.Country, dt.Region, dt.JurisType, dt.JurisCode, dt.TaxType, dt.RateType, dt.Rate.String()}, "|")
-			i, ok := idx[k]
-			if !ok {
-				i = len(out)
-				idx[k] = i
+			k := rowKey{dt.Country, dt.Region, dt.JurisType, dt.JurisCode, dt.TaxType, dt.RateType}
+			i := 0
+			for i < len(out) && (keys[i] != k || !out[i].Rate.Equal(dt.Rate)) {
+				i++
+			}
+			if i == len(out) {
+				keys = append(keys, k)
 				out = append(out, avatax.TransactionSummary{
 					Country: dt.Country, Region: dt.Region, JurisType: dt.JurisdictionType, JurisCode: dt.JurisCode,
 					JurisName: dt.JurisName, TaxType: dt.TaxType, TaxName: dt.TaxName, RateType: dt.RateType, Rate: dt.Rate,

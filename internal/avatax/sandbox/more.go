@@ -92,7 +92,7 @@ func (s *Sandbox) adjust(req *request) (int, any, *apiError) {
 		status = avatax.StatusCommitted
 	}
 	s.adjustRecord(rec, tm, ex, rec.companyCode, status, reason, ar.AdjustmentDescription)
-	return http.StatusOK, s.out(rec.curVersion(), req, true), nil
+	return http.StatusOK, s.out(rec.latest(), req, true), nil
 }
 
 // uncommit moves a committed, unlocked document back to Saved.
@@ -142,7 +142,7 @@ func (s *Sandbox) lock(req *request) (int, any, *apiError) {
 	rec.locked = locked
 	cur.Locked = locked
 	s.touch(cur)
-	return http.StatusOK, s.out(rec.curVersion(), req, false), nil
+	return http.StatusOK, s.out(rec.latest(), req, false), nil
 }
 
 // Lock locks or unlocks a stored document, as a test hook; it reports
@@ -276,7 +276,7 @@ func (s *Sandbox) transition(req *request, fn func(rec *docRecord, tm *avatax.Tr
 	}
 	s.touch(&tm)
 	*rec.cur() = tm
-	return http.StatusOK, s.out(rec.curVersion(), req, false), nil
+	return http.StatusOK, s.out(rec.latest(), req, false), nil
 }
 
 // getByID returns a document version by its id.
@@ -288,8 +288,7 @@ func (s *Sandbox) getByID(req *request) (int, any, *apiError) {
 		for _, rec := range s.docs {
 			for _, v := range rec.versions {
 				if v.tm.ID == id {
-					return http.StatusOK, render(docVersion{tm: cloneTM(v.tm), ex: v.ex.clone()},
-						renderOpts{include: req.query["$include"]}), nil
+					return http.StatusOK, render(v, renderOpts{include: req.query["$include"]}), nil
 				}
 			}
 		}
@@ -337,7 +336,8 @@ func (s *Sandbox) list(req *request) (int, any, *apiError) {
 	sort.Slice(items, func(i, j int) bool { return items[i].v.tm.ID < items[j].v.tm.ID })
 	rows := make([]map[string]any, 0, len(items))
 	for _, it := range items {
-		rows = append(rows, render(it.v, renderOpts{include: req.query["$include"], listItem: true, history: it.history}))
+		// $filter and $orderBy work on the generic JSON object of a row.
+		rows = append(rows, toMap(render(it.v, renderOpts{include: req.query["$include"], listItem: true, history: it.history})))
 	}
 	out, apiErr := fetch(rows, req, 1000)
 	if apiErr != nil {

@@ -68,7 +68,7 @@ func (s *Sandbox) refund(req *request) (int, any, *apiError) {
 	if apiErr != nil {
 		return 0, nil, apiErr
 	}
-	origV := rec.curVersion()
+	origV := rec.latest() // read only: the refund copies what it takes
 	orig := origV.tm
 	if orig.Type != avatax.SalesInvoice {
 		return 0, nil, errRefund("InvalidDocumentTypeForRefund", "Invalid document type for refund.",
@@ -178,5 +178,5 @@ func (s *Sandbox) refund(req *request) (int, any, *apiError) {
 	ret.Summary = summarize(ret.Lines)
 	s.stamp(&ret, company, avatax.StatusCommitted, 1)
 	s.docs[key] = &docRecord{companyCode: company, versions: []docVersion{{tm: ret, ex: ex}}}
-	return http.StatusCreated, s.out(docVersion{tm: cloneTM(ret), ex: ex.clone()}, req, true), nil
+	return http.StatusCreated, s.out(docVersion{tm: ret, ex: ex}, req, true), nil // rendered under s.mu
 }

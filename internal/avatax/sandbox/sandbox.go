@@ -6,6 +6,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -356,15 +357,31 @@ func (s *Sandbox) companyID(code string) int64 {
 	return id
 }
 
+// jsonBuffers holds the buffers answers are encoded into. A document
+// answer is tens of kilobytes; json.Marshal would allocate a fresh copy of
+// it for every call.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer bounds the buffers kept for reuse, so that one large
+// list answer does not stay in memory.
+const maxPooledBuffer = 1 << 20
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	// An Encoder writes what json.Marshal returns, plus a newline.
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		writeError(w, newError(http.StatusInternalServerError, "InternalServerError", "An internal error occurred.", err.Error(), "AvaTaxApiServer"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {

@@ -35,6 +35,11 @@ func (r *docRecord) current() avatax.TransactionModel {
 
 func (r *docRecord) cur() *avatax.TransactionModel { return &r.versions[len(r.versions)-1].tm }
 
+// latest returns the current version itself, not a copy. It is for
+// rendering an answer while s.mu is held: render only reads, and copying
+// every line and detail first would cost about as much as rendering.
+func (r *docRecord) latest() docVersion { return r.versions[len(r.versions)-1] }
+
 // curVersion returns a copy of the current version with its extras.
 func (r *docRecord) curVersion() docVersion {
 	v := r.versions[len(r.versions)-1]
@@ -330,7 +335,7 @@ func (s *Sandbox) get(req *request) (int, any, *apiError) {
 	if apiErr != nil {
 		return 0, nil, apiErr
 	}
-	return http.StatusOK, render(rec.curVersion(), renderOpts{include: req.query["$include"], history: rec.history()}), nil
+	return http.StatusOK, render(rec.latest(), renderOpts{include: req.query["$include"], history: rec.versions}), nil
 }
 
 // modifiable checks that a document may change.
@@ -402,7 +407,7 @@ func (s *Sandbox) void(req *request) (int, any, *apiError) {
 			// An uncommitted document is deleted outright.
 			cur.Status = avatax.StatusCancelled
 			s.touch(cur)
-			out := rec.curVersion()
+			out := rec.latest()
 			for k, r := range s.docs {
 				if r == rec {
 					delete(s.docs, k)
@@ -413,7 +418,7 @@ func (s *Sandbox) void(req *request) (int, any, *apiError) {
 	case "PostFailed":
 		// The document goes back to an unposted (Saved) status.
 		cur.Status = avatax.StatusSaved
-		return http.StatusOK, s.out(rec.curVersion(), req, false), nil
+		return http.StatusOK, s.out(rec.latest(), req, false), nil
 	case "AdjustmentCancelled":
 		if len(rec.versions) > 1 {
 			// Undo the last adjustment: the previous version is current
@@ -421,15 +426,15 @@ func (s *Sandbox) void(req *request) (int, any, *apiError) {
 			status := cur.Status
 			rec.versions = rec.versions[:len(rec.versions)-1]
 			rec.cur().Status = status
-			return http.StatusOK, s.out(rec.curVersion(), req, false), nil
+			return http.StatusOK, s.out(rec.latest(), req, false), nil
 		}
 	}
 	rec.voidedFrom = cur.Status
 	cur.Status = avatax.StatusCancelled
-	return http.StatusOK, s.out(rec.curVersion(), req, false), nil
+	return http.StatusOK, s.out(rec.latest(), req, false), nil
 }
 
 // out renders a document for an answer, honouring $include.
-func (s *Sandbox) out(v docVersion, req *request, createLike bool) map[string]any {
+func (s *Sandbox) out(v docVersion, req *request, createLike bool) *transactionWire {
 	return render(v, renderOpts{include: req.query["$include"], createLik: createLike})
 }
