@@ -65,8 +65,9 @@ type Telemetry struct {
 //
 //   - OTEL_TRACES_EXPORTER: otlp, console or none. Unset means none (not
 //     autoexport's otlp default), so a bare taxbridge does not try to reach
-//     a collector that is not there. Spans are still created, so logs and
-//     the audit trail carry trace ids.
+//     a collector that is not there. Spans then get ids, so logs, the
+//     audit trail and published events carry the trace, but are not
+//     recorded.
 //   - OTEL_METRICS_EXPORTER: otlp, console, prometheus or none, for push
 //     (or autoexport's own Prometheus server). Unset means none; the
 //     Prometheus text format is always served by Metrics.
@@ -102,6 +103,12 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 			tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
 			t.TracesExporter = name
 		}
+	}
+	if t.TracesExporter == "none" {
+		// Nothing would read recorded spans: keep their ids (logs, audit
+		// records and published events still carry the trace) without
+		// the cost of recording them.
+		tpOpts = append(tpOpts, sdktrace.WithSampler(sdktrace.NeverSample()))
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	t.shutdown = append(t.shutdown, tp.Shutdown)

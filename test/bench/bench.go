@@ -56,10 +56,12 @@ func (c *config) has(phase string) bool { return slices.Contains(c.Phases, phase
 
 // Report is everything a run measured; it is also the JSON written.
 type Report struct {
-	Started      time.Time    `json:"started"`
-	Seconds      float64      `json:"seconds"`
-	Machine      machine      `json:"machine"`
-	Config       config       `json:"config"`
+	Started time.Time `json:"started"`
+	Seconds float64   `json:"seconds"`
+	Machine machine   `json:"machine"`
+	Config  config    `json:"config"`
+	// Telemetry names the exporters taxbridge's telemetry ran with.
+	Telemetry    string       `json:"telemetry"`
 	Runs         []*runResult `json:"runs"`
 	CallsPerFlow []flowCalls  `json:"calls_per_flow,omitempty"`
 	Memory       *memResult   `json:"memory,omitempty"`

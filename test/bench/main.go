@@ -48,6 +48,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/taxbridge/taxbridge/internal/app"
+	"github.com/taxbridge/taxbridge/internal/telemetry"
 	"github.com/taxbridge/taxbridge/internal/worker"
 )
 
@@ -70,7 +72,19 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	// Telemetry as cmd/taxbridge sets it up, from OTEL_* (unset: spans and
+	// metrics made, nothing exported), so taxbridge is measured as shipped.
+	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceVersion: app.Version})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	tel.SetGlobal()
+	defer tel.ShutdownWithin(5 * time.Second)
 	rep, err := Run(ctx, cfg, os.Stderr)
+	if rep != nil {
+		rep.Telemetry = tel.TracesExporter + " traces, " + tel.MetricsExporter + " metrics"
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -210,7 +224,7 @@ func printTable(out io.Writer, rep *Report) {
 	if rep.Config.SandboxInProcess {
 		where = "in this process"
 	}
-	fmt.Fprintf(out, "one embedded nats-server (file storage) in this process; AvaTax sandbox over HTTP on loopback, %s\n", where)
+	fmt.Fprintf(out, "one embedded nats-server (file storage) in this process; AvaTax sandbox over HTTP on loopback, %s; telemetry as shipped, exporting %s\n", where, rep.Telemetry)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	row := func(cols ...string) { fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t") }
 	fmt.Fprintln(out)
