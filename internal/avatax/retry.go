@@ -2,7 +2,6 @@ package avatax
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/taxbridge/taxbridge/internal/fastjson"
 )
 
 // RetryPolicy says how a call is repeated after a transient failure (429,
@@ -181,7 +182,7 @@ func (c *Client) run(ctx context.Context, k *call) error {
 func (c *Client) loop(parent context.Context, k *call, st *stats) *Error {
 	var body []byte
 	if k.in != nil {
-		b, err := json.Marshal(k.in)
+		b, err := fastjson.Marshal(k.in)
 		if err != nil {
 			return &Error{Op: k.op, Message: "cannot encode the request", Err: fmt.Errorf("encode request: %w", err), kind: KindData}
 		}

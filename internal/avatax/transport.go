@@ -15,6 +15,8 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/taxbridge/taxbridge/internal/fastjson"
 )
 
 // maxAnswer bounds the size of an answer the client reads.
@@ -153,7 +155,7 @@ func (c *Client) send(ctx context.Context, k *call, body []byte) *failure {
 	if k.out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(raw, k.out); err != nil {
+	if err := fastjson.Unmarshal(raw, k.out); err != nil {
 		return &failure{sent: true, err: &Error{Op: k.op, StatusCode: resp.StatusCode, Code: "UnexpectedAnswer",
 			CorrelationID: resp.Header.Get("X-Correlation-Id"),
 			Message:       fmt.Sprintf("cannot decode the %d answer: %v", resp.StatusCode, err),

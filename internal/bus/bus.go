@@ -5,7 +5,6 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/fastjson"
 )
 
 // Names of the JetStream resources taxbridge uses.
@@ -149,7 +149,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) (*Resour
 // a repeat inside its duplicate window. It traces the send (PublishMsg) and
 // carries the trace context in the headers.
 func Publish(ctx context.Context, js jetstream.JetStream, subject string, env events.Envelope, hdr nats.Header, opts ...PublishOption) (*jetstream.PubAck, error) {
-	data, err := json.Marshal(env)
+	data, err := fastjson.Marshal(env)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s event %s: %w", env.Type, env.ID, err)
 	}

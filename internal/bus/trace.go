@@ -90,18 +90,6 @@ func WithTracerProvider(tp trace.TracerProvider) PublishOption {
 	return func(s *publishSettings) { s.tp = tp }
 }
 
-// PublishHook is told of each message published with a context that
-// carries it (ObservePublishes).
-type PublishHook func(subject string, msg *nats.Msg)
-
-type hookKey struct{}
-
-// ObservePublishes returns a context whose publishes (Publish, PublishMsg)
-// are reported to hook once the stream acknowledged them.
-func ObservePublishes(ctx context.Context, hook PublishHook) context.Context {
-	return context.WithValue(ctx, hookKey{}, hook)
-}
-
 // PublishMsg sends msg to JetStream under a PRODUCER span ("send
 // <destination>") whose context it injects into the headers, so the
 // consumer's span continues the trace.
@@ -141,9 +129,6 @@ func PublishMsg(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, msgI
 	span.SetAttributes(AttrStream.String(ack.Stream), AttrStreamSequence.Int64(int64(ack.Sequence)))
 	if ack.Duplicate {
 		span.SetAttributes(attribute.Bool("messaging.nats.duplicate", true))
-	}
-	if hook, ok := ctx.Value(hookKey{}).(PublishHook); ok && hook != nil {
-		hook(msg.Subject, msg)
 	}
 	return ack, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/taxbridge/taxbridge/internal/fastjson"
 	_ "github.com/taxbridge/taxbridge/internal/money" // amounts as JSON numbers
 )
 
@@ -57,7 +58,7 @@ type Envelope struct {
 
 // New builds an envelope around data, which is encoded as JSON.
 func New(id, source string, t Type, subject string, at time.Time, data any) (Envelope, error) {
-	raw, err := json.Marshal(data)
+	raw, err := fastjson.Marshal(data)
 	if err != nil {
 		return Envelope{}, fmt.Errorf("encode %s data for %s: %w", t, subject, err)
 	}

@@ -2,13 +2,13 @@ package events
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/taxbridge/taxbridge/internal/fastjson"
 	"github.com/taxbridge/taxbridge/schemas"
 )
 
@@ -57,7 +57,7 @@ func (v *Validator) Validate(raw []byte) (Envelope, error) {
 		return Envelope{}, err
 	}
 	var env Envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
+	if err := fastjson.Unmarshal(raw, &env); err != nil {
 		return Envelope{}, &InvalidError{Type: typ, Problems: []string{"/: " + err.Error()}}
 	}
 	return env, nil
@@ -75,7 +75,7 @@ func (v *Validator) Inbound(raw []byte) (Inbound, error) {
 		return Inbound{}, &InvalidError{Type: typ, Problems: []string{fmt.Sprintf("/type: %q is not an inbound event type", typ)}}
 	}
 	var in Inbound
-	if err := json.Unmarshal(raw, &in); err != nil {
+	if err := fastjson.Unmarshal(raw, &in); err != nil {
 		return Inbound{}, &InvalidError{Type: typ, Problems: []string{"/: " + err.Error()}}
 	}
 	if in.Data.Order.ID != in.Subject {

@@ -1,10 +1,13 @@
 // Package store keeps the per-order tax record in a JetStream KV bucket,
 // written only with compare-and-swap on its revision.
+//
+// Records are JSON, read and written with fastjson: every event reads and
+// writes its order's record, and it decodes one in half the time
+// encoding/json takes, byte for byte compatible with it.
 package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/fastjson"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/telemetry"
 )
@@ -245,7 +249,7 @@ func (s *Store) Get(ctx context.Context, orderID string) (*Record, uint64, error
 		return nil, 0, err
 	}
 	var r Record
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
+	if err := fastjson.Unmarshal(e.Value(), &r); err != nil {
 		err = fmt.Errorf("decode record of order %s (revision %d): %w", orderID, e.Revision(), err)
 		fail(span, err)
 		return nil, 0, err
@@ -268,7 +272,7 @@ func (s *Store) Put(ctx context.Context, r *Record, rev uint64) (uint64, error) 
 	ctx, span := s.span(ctx, "cas", r.OrderID)
 	defer span.End()
 	span.SetAttributes(attrOp.String(op), attrExpected.Int64(int64(rev)), attrState.String(string(r.State)))
-	b, err := json.Marshal(r)
+	b, err := fastjson.Marshal(r)
 	if err != nil {
 		err = fmt.Errorf("encode record of order %s: %w", r.OrderID, err)
 		fail(span, err)

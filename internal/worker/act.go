@@ -388,8 +388,11 @@ func (w *Worker) publishResult(ctx context.Context, rec *store.Record, c *call, 
 	if err != nil {
 		return err
 	}
-	_, err = bus.Publish(ctx, w.js, bus.ResultSubject(rec.OrderID), env, nil)
-	return err
+	if _, err = bus.Publish(ctx, w.js, bus.ResultSubject(rec.OrderID), env, nil); err != nil {
+		return err
+	}
+	observationOf(ctx).publishedResult(data)
+	return nil
 }
 
 // errorInfo is the content of a tax error.
@@ -442,6 +445,9 @@ func (w *Worker) publishError(ctx context.Context, env events.Envelope, version 
 		return err
 	}
 	w.log.InfoContext(ctx, "tax error", "order", env.Subject, "event", env.ID, "code", info.Code, "message", info.Message)
-	_, err = bus.Publish(ctx, w.js, bus.ErrorSubject(env.Subject), out, nil)
-	return err
+	if _, err = bus.Publish(ctx, w.js, bus.ErrorSubject(env.Subject), out, nil); err != nil {
+		return err
+	}
+	observationOf(ctx).publishedError(info.Code)
+	return nil
 }

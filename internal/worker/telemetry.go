@@ -2,11 +2,9 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"sync"
 
-	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -110,7 +108,8 @@ func typeOfSubject(subject string) string {
 }
 
 // observation collects what happened to one event while it is processed,
-// from the seams the worker's code passes through (decide, publishes).
+// from the seams the worker's code passes through (decide, publishResult,
+// publishError).
 type observation struct {
 	mu        sync.Mutex
 	duplicate bool
@@ -127,12 +126,10 @@ type decided struct {
 
 type observationKey struct{}
 
-// observe returns ctx carrying a fresh observation, also fed by the bus
-// with every publish made under ctx.
+// observe returns ctx carrying a fresh observation.
 func observe(ctx context.Context) (context.Context, *observation) {
 	o := &observation{}
-	ctx = context.WithValue(ctx, observationKey{}, o)
-	return bus.ObservePublishes(ctx, o.published), o
+	return context.WithValue(ctx, observationKey{}, o), o
 }
 
 func observationOf(ctx context.Context) *observation {
@@ -140,24 +137,24 @@ func observationOf(ctx context.Context) *observation {
 	return o
 }
 
-func (o *observation) published(subject string, msg *nats.Msg) {
-	var env events.Envelope
-	switch {
-	case strings.HasPrefix(subject, bus.ErrorsPrefix):
-		var d events.ErrorData
-		if json.Unmarshal(msg.Data, &env) == nil && json.Unmarshal(env.Data, &d) == nil {
-			o.mu.Lock()
-			o.taxErrors = append(o.taxErrors, d.Code)
-			o.mu.Unlock()
-		}
-	case strings.HasPrefix(subject, bus.ResultsPrefix):
-		var d events.ResultData
-		if json.Unmarshal(msg.Data, &env) == nil && json.Unmarshal(env.Data, &d) == nil {
-			o.mu.Lock()
-			o.results = append(o.results, d)
-			o.mu.Unlock()
-		}
+// publishedResult notes a result published for the event.
+func (o *observation) publishedResult(d events.ResultData) {
+	if o == nil {
+		return
 	}
+	o.mu.Lock()
+	o.results = append(o.results, d)
+	o.mu.Unlock()
+}
+
+// publishedError notes a tax error published for the event.
+func (o *observation) publishedError(code string) {
+	if o == nil {
+		return
+	}
+	o.mu.Lock()
+	o.taxErrors = append(o.taxErrors, code)
+	o.mu.Unlock()
 }
 
 // outcome of a successful Process.
