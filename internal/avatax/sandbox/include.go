@@ -24,7 +24,7 @@ func parseInclude(v string) includeSet {
 // applyInclude trims a document to what $include asks for. Without
 // $include every part comes back (AvaTax's default for create is
 // Summary,Addresses, which implies lines and details).
-func applyInclude(tm avatax.TransactionModel, include string, createLike bool) avatax.TransactionModel {
+func applyInclude(tm avatax.TransactionModel, include string) avatax.TransactionModel {
 	set := parseInclude(include)
 	delete(set, "forcetimeout")
 	delete(set, "forcedtimeout")

@@ -92,7 +92,7 @@ func (s *Sandbox) adjust(req *request) (int, any, *apiError) {
 		status = avatax.StatusCommitted
 	}
 	s.adjustRecord(rec, tm, ex, rec.companyCode, status, reason, ar.AdjustmentDescription)
-	return http.StatusOK, s.out(rec.latest(), req, true), nil
+	return http.StatusOK, s.out(rec.latest(), req), nil
 }
 
 // uncommit moves a committed, unlocked document back to Saved.
@@ -142,7 +142,7 @@ func (s *Sandbox) lock(req *request) (int, any, *apiError) {
 	rec.locked = locked
 	cur.Locked = locked
 	s.touch(cur)
-	return http.StatusOK, s.out(rec.latest(), req, false), nil
+	return http.StatusOK, s.out(rec.latest(), req), nil
 }
 
 // Lock locks or unlocks a stored document, as a test hook; it reports
@@ -276,7 +276,7 @@ func (s *Sandbox) transition(req *request, fn func(rec *docRecord, tm *avatax.Tr
 	}
 	s.touch(&tm)
 	*rec.cur() = tm
-	return http.StatusOK, s.out(rec.latest(), req, false), nil
+	return http.StatusOK, s.out(rec.latest(), req), nil
 }
 
 // getByID returns a document version by its id.

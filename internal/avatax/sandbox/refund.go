@@ -178,5 +178,5 @@ func (s *Sandbox) refund(req *request) (int, any, *apiError) {
 	ret.Summary = summarize(ret.Lines)
 	s.stamp(&ret, company, avatax.StatusCommitted, 1)
 	s.docs[key] = &docRecord{companyCode: company, versions: []docVersion{{tm: ret, ex: ex}}}
-	return http.StatusCreated, s.out(docVersion{tm: ret, ex: ex}, req, true), nil // rendered under s.mu
+	return http.StatusCreated, s.out(docVersion{tm: ret, ex: ex}, req), nil // rendered under s.mu
 }

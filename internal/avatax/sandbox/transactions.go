@@ -194,7 +194,7 @@ func (s *Sandbox) create(req *request) (int, any, *apiError) {
 	if apiErr != nil {
 		return 0, nil, apiErr
 	}
-	return http.StatusCreated, s.out(v, req, true), nil
+	return http.StatusCreated, s.out(v, req), nil
 }
 
 func (s *Sandbox) createOrAdjust(req *request) (int, any, *apiError) {
@@ -231,7 +231,7 @@ func (s *Sandbox) createOrAdjust(req *request) (int, any, *apiError) {
 	if created {
 		status = http.StatusCreated
 	}
-	return status, s.out(v, req, true), nil
+	return status, s.out(v, req), nil
 }
 
 // createDocument runs create (allowAdjust false) or createoradjust (true).
@@ -413,12 +413,12 @@ func (s *Sandbox) void(req *request) (int, any, *apiError) {
 					delete(s.docs, k)
 				}
 			}
-			return http.StatusOK, s.out(out, req, false), nil
+			return http.StatusOK, s.out(out, req), nil
 		}
 	case "PostFailed":
 		// The document goes back to an unposted (Saved) status.
 		cur.Status = avatax.StatusSaved
-		return http.StatusOK, s.out(rec.latest(), req, false), nil
+		return http.StatusOK, s.out(rec.latest(), req), nil
 	case "AdjustmentCancelled":
 		if len(rec.versions) > 1 {
 			// Undo the last adjustment: the previous version is current
@@ -426,15 +426,15 @@ func (s *Sandbox) void(req *request) (int, any, *apiError) {
 			status := cur.Status
 			rec.versions = rec.versions[:len(rec.versions)-1]
 			rec.cur().Status = status
-			return http.StatusOK, s.out(rec.latest(), req, false), nil
+			return http.StatusOK, s.out(rec.latest(), req), nil
 		}
 	}
 	rec.voidedFrom = cur.Status
 	cur.Status = avatax.StatusCancelled
-	return http.StatusOK, s.out(rec.latest(), req, false), nil
+	return http.StatusOK, s.out(rec.latest(), req), nil
 }
 
 // out renders a document for an answer, honouring $include.
-func (s *Sandbox) out(v docVersion, req *request, createLike bool) *transactionWire {
-	return render(v, renderOpts{include: req.query["$include"], createLik: createLike})
+func (s *Sandbox) out(v docVersion, req *request) *transactionWire {
+	return render(v, renderOpts{include: req.query["$include"]})
 }

@@ -50,10 +50,9 @@ type docVersion struct {
 }
 
 type renderOpts struct {
-	include   string
-	createLik bool
-	history   []docVersion // rendered as "history" when non-nil
-	listItem  bool         // list rows: no lines or addresses unless asked
+	include  string
+	history  []docVersion // rendered as "history" when non-nil
+	listItem bool         // list rows: no lines or addresses unless asked
 }
 
 // The wire structs below are the JSON objects of a rendered document. The
@@ -363,7 +362,7 @@ func render(v docVersion, o renderOpts) *transactionWire {
 	if o.listItem && o.include == "" {
 		shaped.Lines, shaped.Addresses = nil, nil
 	} else {
-		shaped = applyInclude(tm, o.include, o.createLik)
+		shaped = applyInclude(tm, o.include)
 	}
 
 	w := &transactionWire{
