@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
+	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
 )
 
 // discardPublisher keeps only the size of what it is given: the benchmark
@@ -25,63 +27,35 @@ func (p *discardPublisher) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetst
 	return &jetstream.PubAck{}, nil
 }
 
-// exchange is a createoradjust of a four-line sale and AvaTax's answer
-// with its default $include (lines, details, summary, addresses), about
-// 1 KB and 7 KB of JSON.
+// exchange is a createoradjust of a four-line sale and the sandbox's
+// answer with AvaTax's default $include (lines, details, summary,
+// addresses).
 func exchange(tb testing.TB) (req, resp []byte) {
 	tb.Helper()
 	d := decimal.RequireFromString
-	addr := &avatax.AddressLocationInfo{Line1: "100 Ravine Lane NE", City: "Bainbridge Island", Region: "WA", Country: "US", PostalCode: "98110"}
 	in := avatax.CreateOrAdjustTransactionModel{CreateTransactionModel: avatax.CreateTransactionModel{
 		Code: "WEB-100234", Type: avatax.SalesInvoice, CompanyCode: "DEFAULT", Date: "2026-05-01", CustomerCode: "CUST-4411",
-		Addresses: &avatax.AddressesModel{ShipFrom: addr, ShipTo: &avatax.AddressLocationInfo{
-			Line1: "2000 Main Street", City: "Irvine", Region: "CA", Country: "US", PostalCode: "92614"}},
+		Addresses: &avatax.AddressesModel{
+			ShipFrom: &avatax.AddressLocationInfo{Line1: "100 Ravine Lane NE", City: "Bainbridge Island", Region: "WA", Country: "US", PostalCode: "98110"},
+			ShipTo:   &avatax.AddressLocationInfo{Line1: "2000 Main Street", City: "Irvine", Region: "CA", Country: "US", PostalCode: "92614"}},
 		CurrencyCode: "USD", Description: "Order WEB-100234"}}
-	out := avatax.TransactionModel{ID: 8817263544, Code: "WEB-100234", CompanyID: 242975, Date: "2026-05-01",
-		Status: avatax.StatusSaved, Type: avatax.SalesInvoice, CurrencyCode: "USD", CustomerCode: "CUST-4411",
-		CustomerVendorCode: "CUST-4411", AdjustmentReason: "NotAdjusted", Version: 1, SoftwareVersion: "24.4.1.0",
-		ExchangeRateEffectiveDate: "2026-05-01", ModifiedDate: "2026-05-01T09:12:44.123Z", TaxDate: "2026-05-01",
-		Messages: []avatax.AvaTaxMessage{}}
-	juris := []struct{ typ, code, name, rate string }{
-		{"STA", "06", "CALIFORNIA", "0.06"}, {"CTY", "059", "ORANGE", "0.0025"}, {"STJ", "EMTV0", "ORANGE CO LOCAL TAX SL", "0.01"}}
 	for i := 1; i <= 4; i++ {
 		n := strconv.Itoa(i)
-		amount := d(n + "9.95")
 		in.CreateTransactionModel.Lines = append(in.CreateTransactionModel.Lines, avatax.LineItemModel{Number: n,
-			Quantity: d("1"), Amount: amount, TaxCode: "P0000000", ItemCode: "SKU-" + n, Description: "Item " + n})
-		l := avatax.TransactionLineModel{ID: 9000 + int64(i), TransactionID: out.ID, LineNumber: n, Description: "Item " + n,
-			IsItemTaxable: true, ItemCode: "SKU-" + n, LineAmount: amount, Quantity: d("1"), ReportingDate: "2026-05-01",
-			TaxableAmount: amount, TaxCode: "P0000000", TaxCodeID: 8087, TaxDate: "2026-05-01"}
-		for j, jr := range juris {
-			tax := amount.Mul(d(jr.rate)).Round(2)
-			l.Tax, l.TaxCalculated = l.Tax.Add(tax), l.TaxCalculated.Add(tax)
-			l.Details = append(l.Details, avatax.TransactionLineDetailModel{ID: int64(i*10 + j), TransactionLineID: l.ID,
-				TransactionID: out.ID, Country: "US", Region: "CA", JurisCode: jr.code, JurisName: jr.name, JurisType: jr.typ,
-				JurisdictionType: jr.typ, Rate: d(jr.rate), Tax: tax, TaxableAmount: amount, TaxType: "Sales",
-				TaxName: "CA STATE TAX", TaxCalculated: tax, RateType: "General", RateTypeCode: "G"})
-		}
-		out.Lines = append(out.Lines, l)
-		out.TotalAmount, out.TotalTax = out.TotalAmount.Add(amount), out.TotalTax.Add(l.Tax)
+			Quantity: d("1"), Amount: d(n + "9.95"), TaxCode: "P0000000", ItemCode: "SKU-" + n, Description: "Item " + n})
 	}
-	out.TotalTaxable, out.TotalTaxCalculated = out.TotalAmount, out.TotalTax
-	for _, jr := range juris {
-		out.Summary = append(out.Summary, avatax.TransactionSummary{Country: "US", Region: "CA", JurisType: jr.typ,
-			JurisCode: jr.code, JurisName: jr.name, TaxType: "Sales", TaxName: "CA STATE TAX", RateType: "General",
-			Taxable: out.TotalAmount, Rate: d(jr.rate), Tax: out.TotalAmount.Mul(d(jr.rate)).Round(2)})
-	}
-	out.Addresses = []avatax.TransactionAddressModel{
-		{ID: 1, TransactionID: out.ID, BoundaryLevel: "Address", Line1: "100 RAVINE LN NE", City: "BAINBRIDGE ISLAND",
-			Region: "WA", PostalCode: "98110-2687", Country: "US", TaxRegionID: 4024330, Latitude: "47.6272", Longitude: "-122.5119"},
-		{ID: 2, TransactionID: out.ID, BoundaryLevel: "Address", Line1: "2000 MAIN ST", City: "IRVINE",
-			Region: "CA", PostalCode: "92614-7202", Country: "US", TaxRegionID: 4017056, Latitude: "33.6846", Longitude: "-117.8265"}}
-	var err error
-	if req, err = json.Marshal(in); err != nil {
+	req, err := json.Marshal(in)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	if resp, err = json.Marshal(out); err != nil {
-		tb.Fatal(err)
+	r := httptest.NewRequest(http.MethodPost, "/api/v2/transactions/createoradjust", bytes.NewReader(req))
+	r.SetBasicAuth(sandbox.DefaultAccountID, sandbox.DefaultLicenseKey)
+	w := httptest.NewRecorder()
+	sandbox.New(sandbox.Options{}).ServeHTTP(w, r)
+	if w.Code != http.StatusCreated && w.Code != http.StatusOK {
+		tb.Fatalf("sandbox answered %d: %s", w.Code, w.Body)
 	}
-	return req, resp
+	return req, w.Body.Bytes()
 }
 
 // BenchmarkRoundTrip records one createoradjust exchange, as the AvaTax
