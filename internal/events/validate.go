@@ -15,6 +15,7 @@ import (
 // Validator checks raw events against the embedded JSON Schemas.
 type Validator struct {
 	byType map[Type]*jsonschema.Schema
+	quick  *quick
 }
 
 // NewValidator compiles the schemas of every inbound and outbound type.
@@ -28,7 +29,11 @@ func NewValidator() (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Validator{byType: map[Type]*jsonschema.Schema{}}
+	q, err := newQuick()
+	if err != nil {
+		return nil, err
+	}
+	v := &Validator{byType: map[Type]*jsonschema.Schema{}, quick: q}
 	for i, t := range types {
 		v.byType[t] = compiled[names[i]]
 	}
@@ -67,6 +72,25 @@ func (v *Validator) Validate(raw []byte) (Envelope, error) {
 // one pass. Every failure is an *InvalidError naming the offending fields,
 // including a subject that is not the order's id.
 func (v *Validator) Inbound(raw []byte) (Inbound, error) {
+	in, err := v.inbound(raw)
+	if err == nil {
+		err = in.sameOrder()
+	}
+	if err != nil {
+		return Inbound{}, err
+	}
+	return in, nil
+}
+
+func (v *Validator) inbound(raw []byte) (Inbound, error) {
+	if in, ok := v.quick.inbound(raw); ok {
+		return in, nil
+	}
+	return v.schemaInbound(raw)
+}
+
+// schemaInbound validates raw with the schema of its type, then decodes it.
+func (v *Validator) schemaInbound(raw []byte) (Inbound, error) {
 	typ, err := v.check(raw)
 	if err != nil {
 		return Inbound{}, err
@@ -78,11 +102,16 @@ func (v *Validator) Inbound(raw []byte) (Inbound, error) {
 	if err := fastjson.Unmarshal(raw, &in); err != nil {
 		return Inbound{}, &InvalidError{Type: typ, Problems: []string{"/: " + err.Error()}}
 	}
+	return in, nil
+}
+
+// sameOrder checks that the event's subject is its order's id.
+func (in *Inbound) sameOrder() error {
 	if in.Data.Order.ID != in.Subject {
-		return Inbound{}, &InvalidError{Type: typ, Problems: []string{
+		return &InvalidError{Type: in.Type, Problems: []string{
 			fmt.Sprintf("/subject: %q differs from /data/order/id %q", in.Subject, in.Data.Order.ID)}}
 	}
-	return in, nil
+	return nil
 }
 
 // check validates raw against the schema of the type it names and returns

@@ -1,0 +1,209 @@
+package events
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/shopspring/decimal"
+
+	"github.com/taxbridge/taxbridge/schemas"
+)
+
+// quick is the fast path of Validator.Inbound. Validating a whole order
+// snapshot with the JSON Schema costs several times the typed decode the
+// worker needs anyway, so the typed decode comes first and a few checks on
+// the decoded values stand in for the schema. It is one-sided: an event
+// quick accepts is one the schema accepts (TestQuickNeverAcceptsWhatTheSchemaRefuses
+// holds it to that); anything it cannot vouch for, including every
+// invalid event, goes through the schema, which stays the contract and the
+// source of every error message.
+//
+// What the typed decode cannot see is made unambiguous before it runs or
+// checked after:
+//   - JSON null and the empty string decode to the same Go zero value as
+//     an absent member, so a document holding either (even inside a
+//     string) is left to the schema; after that an empty Go string means
+//     absent;
+//   - required numbers whose zero is valid (order_version, quantities,
+//     prices) cannot be told from absent ones, so zero is left to the
+//     schema too;
+//   - member names match exactly and duplicate names are refused, as the
+//     schema sees them (json/v2's defaults, not encoding/json's);
+//   - amounts given as strings, and timestamps, are checked by the
+//     schema's own definitions of them, compiled on their own.
+type quick struct {
+	amount, currency, dateTime *jsonschema.Schema
+	opts                       json.Options
+}
+
+// Schema locations of the leaf definitions quick checks with the schema
+// itself: a pattern and a format are easy to get subtly wrong by hand.
+// Both timestamps (the envelope's time, the order's date) are defined
+// alike; TestQuickLeavesMatchTheSchema checks they still are.
+const (
+	amountDef    = "common.schema.json#/$defs/amount"
+	currencyDef  = "order.schema.json#/properties/pricing_details/properties/currency"
+	dateTimeDef  = "common.schema.json#/$defs/envelope/properties/time"
+	orderDateDef = "order.schema.json#/properties/date"
+)
+
+func newQuick() (*quick, error) {
+	c, err := schemas.Compile(amountDef, currencyDef, dateTimeDef)
+	if err != nil {
+		return nil, err
+	}
+	q := &quick{amount: c[amountDef], currency: c[currencyDef], dateTime: c[dateTimeDef]}
+	q.opts = json.JoinOptions(json.DefaultOptionsV2(), json.WithUnmarshalers(json.JoinUnmarshalers(
+		json.UnmarshalFromFunc(q.decodeAmount),
+		json.UnmarshalFromFunc(q.decodeTime),
+	)))
+	return q, nil
+}
+
+var errLeaveToSchema = errors.New("left to the schema")
+
+// decodeAmount reads an amount: any JSON number, or a string the schema's
+// amount pattern accepts.
+func (q *quick) decodeAmount(dec *jsontext.Decoder, d *decimal.Decimal) error {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	var s string
+	switch tok.Kind() {
+	case '0':
+		s = tok.String()
+	case '"':
+		s = tok.String()
+		if q.amount.Validate(s) != nil {
+			return errLeaveToSchema
+		}
+	default:
+		return errLeaveToSchema
+	}
+	*d, err = decimal.NewFromString(s)
+	return err
+}
+
+// decodeTime reads a timestamp the schema's date-time format accepts.
+func (q *quick) decodeTime(dec *jsontext.Decoder, t *time.Time) error {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	if tok.Kind() != '"' {
+		return errLeaveToSchema
+	}
+	s := tok.String()
+	if q.dateTime.Validate(s) != nil {
+		return errLeaveToSchema
+	}
+	*t, err = time.Parse(time.RFC3339Nano, s)
+	return err
+}
+
+var (
+	jsonNull    = []byte("null")
+	emptyString = []byte(`""`)
+)
+
+// inbound decodes raw and reports whether it is certainly a valid inbound
+// event. false says nothing: the caller asks the schema.
+func (q *quick) inbound(raw []byte) (Inbound, bool) {
+	var in Inbound
+	if bytes.Contains(raw, jsonNull) || bytes.Contains(raw, emptyString) {
+		return in, false
+	}
+	if json.Unmarshal(raw, &in, q.opts) != nil {
+		return in, false
+	}
+	return in, in.valid() && q.currencyOK(in.Data.Order.PricingDetails.Currency)
+}
+
+func (q *quick) currencyOK(c string) bool { return c == "" || q.currency.Validate(c) == nil }
+
+// valid checks what the schemas say beyond the Go types, for a document
+// with no null and no empty string (so "" means absent).
+func (in *Inbound) valid() bool {
+	e, d := &in.Envelope, &in.Data
+	if e.SpecVersion != "1.0" || !length(e.ID, 1, 200) || e.Source == "" || !length(e.Subject, 1, 50) ||
+		e.Time.IsZero() || (e.DataContentType != "" && e.DataContentType != "application/json") {
+		return false
+	}
+	if d.OrderVersion <= 0 || !d.Order.valid() {
+		return false
+	}
+	switch e.Type {
+	case OrderStateChanged:
+		return d.State != ""
+	case ParcelStateChanged, LineItemGroupStateChanged:
+		return d.State != "" && d.EntityID != ""
+	case RefreshOrderTaxes, VoidOrderTaxes:
+		return d.Workflow == "" || d.Workflow == "order" || d.Workflow == "parcel" || d.Workflow == "line_item_group"
+	case RefundOrderTaxes:
+		r := d.Return
+		return (d.Workflow == "" || d.Workflow == "line_item_group") && r != nil && r.ID != "" &&
+			len(r.LineItemGroupIDs) > 0 && !slices.Contains(r.LineItemGroupIDs, "") && unique(r.LineItemGroupIDs)
+	}
+	return false
+}
+
+func (o *Order) valid() bool {
+	if !length(o.ID, 1, 50) || o.Date.IsZero() || o.SalesChannel == "" || o.OrderItems == nil || o.LineItemGroups == nil ||
+		!length(o.Customer.ID, 0, 50) || !length(o.Customer.EntityUseCode, 0, 25) {
+		return false
+	}
+	if a := o.Delivery.Destination.Address; a != nil && (len(a.Lines) > 3 || !length(a.Country, 2, 3)) {
+		return false
+	}
+	if t := o.TaxesInformation; t != nil && (!length(t.ProviderTransactionID, 1, 50) || !length(t.ExemptionCode, 0, 25)) {
+		return false
+	}
+	for _, it := range o.OrderItems {
+		if it.ID == "" || it.ItemID == "" || it.Quantity <= 0 || it.PricingDetails.Price.IsZero() || !taxIDs(it.PricingDetails.Taxes) {
+			return false
+		}
+	}
+	for _, g := range o.LineItemGroups {
+		if g.ID == "" || g.OrderItemID == "" || g.Quantity <= 0 || g.State == "" {
+			return false
+		}
+	}
+	for _, p := range o.Parcels {
+		if p.ID == "" || p.State == "" {
+			return false
+		}
+	}
+	for _, f := range o.ShippingFees {
+		if f.ID == "" || f.Price.IsZero() || !taxIDs(f.Taxes) {
+			return false
+		}
+	}
+	return true
+}
+
+func taxIDs(ids []TaxID) bool {
+	return !slices.ContainsFunc(ids, func(t TaxID) bool { return t.ID == "" })
+}
+
+// length reports whether s has between lo and hi characters, counted as
+// JSON Schema counts them (code points).
+func length(s string, lo, hi int) bool {
+	n := utf8.RuneCountInString(s)
+	return n >= lo && n <= hi
+}
+
+func unique(ss []string) bool {
+	for i := range ss {
+		if slices.Contains(ss[i+1:], ss[i]) {
+			return false
+		}
+	}
+	return true
+}
