@@ -182,6 +182,8 @@ type Store struct {
 	kv     jetstream.KeyValue
 	bucket string
 	tp     trace.TracerProvider
+	// Names of the KV spans.
+	getSpan, casSpan string
 }
 
 // Option configures a Store.
@@ -194,6 +196,7 @@ func WithTracerProvider(tp trace.TracerProvider) Option { return func(s *Store) 
 // New returns a Store over the orders bucket.
 func New(kv jetstream.KeyValue, opts ...Option) *Store {
 	s := &Store{kv: kv, bucket: kv.Bucket()}
+	s.getSpan, s.casSpan = "kv get "+s.bucket, "kv cas "+s.bucket
 	for _, o := range opts {
 		o(s)
 	}
@@ -217,15 +220,18 @@ const (
 	attrValueSize = attribute.Key("nats.kv.value_size")
 )
 
-// span starts a KV span, only inside a trace: a read made outside any
-// (a poll, a tool) would otherwise start a trace of its own.
-func (s *Store) span(ctx context.Context, op, orderID string) (context.Context, trace.Span) {
+// span starts a KV span named name on the order's key, only inside a
+// trace: a read made outside any (a poll, a tool) would otherwise start a
+// trace of its own. Its attributes are the sampler's to see, so they are
+// given even when it may not record; those set later are set only on a
+// span that records (with nothing exporting, none does).
+func (s *Store) span(ctx context.Context, name, key, orderID string) (context.Context, trace.Span) {
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx, trace.SpanFromContext(ctx)
 	}
-	return telemetry.Tracer(ctx, s.tp, instrumentation).Start(ctx, "kv "+op+" "+s.bucket,
+	return telemetry.Tracer(ctx, s.tp, instrumentation).Start(ctx, name,
 		trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attrBucket.String(s.bucket), attrKey.String(bus.Token(orderID)), attrOrderID.String(orderID)))
+		trace.WithAttributes(attrBucket.String(s.bucket), attrKey.String(key), attrOrderID.String(orderID)))
 }
 
 func fail(span trace.Span, err error) {
@@ -236,11 +242,14 @@ func fail(span trace.Span, err error) {
 // Get returns the order's record and its revision; a new empty record with
 // revision 0 when the order is unknown.
 func (s *Store) Get(ctx context.Context, orderID string) (*Record, uint64, error) {
-	ctx, span := s.span(ctx, "get", orderID)
+	key := bus.Token(orderID)
+	ctx, span := s.span(ctx, s.getSpan, key, orderID)
 	defer span.End()
-	e, err := s.kv.Get(ctx, bus.Token(orderID))
+	e, err := s.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		span.SetAttributes(attrFound.Bool(false), attrRevision.Int64(0), attrState.String(string(lifecycle.None)))
+		if span.IsRecording() {
+			span.SetAttributes(attrFound.Bool(false), attrRevision.Int64(0), attrState.String(string(lifecycle.None)))
+		}
 		return &Record{OrderID: orderID, State: lifecycle.None}, 0, nil
 	}
 	if err != nil {
@@ -248,15 +257,18 @@ func (s *Store) Get(ctx context.Context, orderID string) (*Record, uint64, error
 		fail(span, err)
 		return nil, 0, err
 	}
+	value, rev := e.Value(), e.Revision()
 	var r Record
-	if err := fastjson.Unmarshal(e.Value(), &r); err != nil {
-		err = fmt.Errorf("decode record of order %s (revision %d): %w", orderID, e.Revision(), err)
+	if err := fastjson.Unmarshal(value, &r); err != nil {
+		err = fmt.Errorf("decode record of order %s (revision %d): %w", orderID, rev, err)
 		fail(span, err)
 		return nil, 0, err
 	}
-	span.SetAttributes(attrFound.Bool(true), attrRevision.Int64(int64(e.Revision())),
-		attrState.String(string(r.State)), attrValueSize.Int(len(e.Value())))
-	return &r, e.Revision(), nil
+	if span.IsRecording() {
+		span.SetAttributes(attrFound.Bool(true), attrRevision.Int64(int64(rev)),
+			attrState.String(string(r.State)), attrValueSize.Int(len(value)))
+	}
+	return &r, rev, nil
 }
 
 // Put writes the record if it is still at revision rev (0: if it does not
@@ -269,17 +281,22 @@ func (s *Store) Put(ctx context.Context, r *Record, rev uint64) (uint64, error) 
 	}
 	// Both are compare-and-swap writes: create only if absent, update
 	// only at the expected revision.
-	ctx, span := s.span(ctx, "cas", r.OrderID)
+	key := bus.Token(r.OrderID)
+	ctx, span := s.span(ctx, s.casSpan, key, r.OrderID)
 	defer span.End()
-	span.SetAttributes(attrOp.String(op), attrExpected.Int64(int64(rev)), attrState.String(string(r.State)))
+	recording := span.IsRecording()
+	if recording {
+		span.SetAttributes(attrOp.String(op), attrExpected.Int64(int64(rev)), attrState.String(string(r.State)))
+	}
 	b, err := fastjson.Marshal(r)
 	if err != nil {
 		err = fmt.Errorf("encode record of order %s: %w", r.OrderID, err)
 		fail(span, err)
 		return 0, err
 	}
-	span.SetAttributes(attrValueSize.Int(len(b)))
-	key := bus.Token(r.OrderID)
+	if recording {
+		span.SetAttributes(attrValueSize.Int(len(b)))
+	}
 	var n uint64
 	if rev == 0 {
 		n, err = s.kv.Create(ctx, key, b)
@@ -291,7 +308,9 @@ func (s *Store) Put(ctx context.Context, r *Record, rev uint64) (uint64, error) 
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
 		// Expected under concurrency: the caller reads again. Not an
 		// error of the span.
-		span.SetAttributes(attrConflict.Bool(true))
+		if recording {
+			span.SetAttributes(attrConflict.Bool(true))
+		}
 		return 0, fmt.Errorf("write record of order %s at revision %d: %w", r.OrderID, rev, ErrConflict)
 	}
 	if err != nil {
@@ -299,7 +318,9 @@ func (s *Store) Put(ctx context.Context, r *Record, rev uint64) (uint64, error) 
 		fail(span, err)
 		return 0, err
 	}
-	span.SetAttributes(attrConflict.Bool(false), attrRevision.Int64(int64(n)))
+	if recording {
+		span.SetAttributes(attrConflict.Bool(false), attrRevision.Int64(int64(n)))
+	}
 	return n, nil
 }
 
