@@ -24,8 +24,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
@@ -139,6 +141,7 @@ type Transport struct {
 	calls    metric.Int64Counter
 	duration metric.Float64Histogram
 	failures metric.Int64Counter
+	attrs    sync.Map // [2]string{endpoint, status} → metric.MeasurementOption
 }
 
 // instrumentation is the OpenTelemetry scope of the audit metrics.
@@ -188,18 +191,17 @@ const maxAnswer = 32 << 20
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	op := Operation(req.Method, req.URL.Path)
-	reqBody := t.requestBody(req)
+	reqBody, reqBuf := t.requestBody(req)
+	if reqBuf != nil {
+		// The record holds a copy of the body (encode), not the buffer.
+		defer putBuffer(reqBuf)
+	}
 	start := time.Now()
 	resp, err := t.base.RoundTrip(req)
 	var respBody []byte
 	if err == nil {
 		var rerr error
-		respBody, rerr = io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-		rest := io.Reader(resp.Body)
-		if rerr != nil {
-			rest = errReader{rerr}
-		}
-		resp.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(respBody), rest), Closer: resp.Body}
+		respBody, resp.Body, rerr = replay(resp)
 		if rerr != nil {
 			err = rerr // for the record only: the client sees it when reading
 		}
@@ -210,7 +212,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp != nil {
 		status = strconv.Itoa(resp.StatusCode)
 	}
-	attrs := metric.WithAttributes(attribute.String("endpoint", op), attribute.String("status", status))
+	attrs := t.callAttributes(op, status)
 	t.calls.Add(ctx, 1, attrs)
 	t.duration.Record(ctx, elapsed.Seconds(), attrs)
 
@@ -247,6 +249,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, retErr(resp, err)
 }
 
+// callAttributes is metric.WithAttributes(endpoint op, status status),
+// made once for each pair: few pairs occur, and making the set costs more
+// than recording the measurements.
+func (t *Transport) callAttributes(op, status string) metric.MeasurementOption {
+	key := [2]string{op, status}
+	if o, ok := t.attrs.Load(key); ok {
+		return o.(metric.MeasurementOption)
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(attribute.String("endpoint", op), attribute.String("status", status)))
+	t.attrs.Store(key, o)
+	return o
+}
+
 // retErr is the error RoundTrip returns: a body read error is left for
 // the client to meet when it reads the body.
 func retErr(resp *http.Response, err error) error {
@@ -279,16 +294,19 @@ func (t *Transport) append(ctx context.Context, rec Record) {
 }
 
 // requestBody returns a copy of the request body, leaving the request's
-// own body unread.
-func (t *Transport) requestBody(req *http.Request) []byte {
+// own body unread. The copy is in buf, when not nil, a pooled buffer to
+// give back once the record is encoded.
+func (t *Transport) requestBody(req *http.Request) (b []byte, buf *bytes.Buffer) {
 	if req.Body == nil || req.Body == http.NoBody {
-		return nil
+		return nil, nil
 	}
 	if req.GetBody != nil {
 		if rc, err := req.GetBody(); err == nil {
-			b, _ := io.ReadAll(io.LimitReader(rc, int64(t.o.MaxBody)+1))
+			limit := int64(t.o.MaxBody) + 1
+			buf = getBuffer(min(req.ContentLength, limit))
+			_, _ = buf.ReadFrom(io.LimitReader(rc, limit))
 			rc.Close()
-			return b
+			return buf.Bytes(), buf
 		}
 	}
 	b, err := io.ReadAll(req.Body)
@@ -297,24 +315,26 @@ func (t *Transport) requestBody(req *http.Request) []byte {
 	if err != nil {
 		req.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), errReader{err}))
 	}
-	return b
+	return b, nil
 }
 
 // dropped headers never reach a record.
 var dropped = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true}
 
 func (t *Transport) headers(h http.Header) map[string][]string {
-	out := map[string][]string{}
+	var out map[string][]string // nil when nothing is kept
 	for k, vs := range h {
-		if dropped[http.CanonicalHeaderKey(k)] {
+		if len(vs) == 0 || dropped[http.CanonicalHeaderKey(k)] {
 			continue
 		}
-		for _, v := range vs {
-			out[k] = append(out[k], t.scrub(v))
+		if out == nil {
+			out = make(map[string][]string, len(h))
 		}
-	}
-	if len(out) == 0 {
-		return nil
+		kept := make([]string, len(vs))
+		for i, v := range vs {
+			kept[i] = t.scrub(v)
+		}
+		out[k] = kept
 	}
 	return out
 }
@@ -372,7 +392,7 @@ func (t *Transport) body(b []byte) (json.RawMessage, bool) {
 		return nil, false
 	}
 	b = t.scrubBytes(b)
-	if len(b) <= t.o.MaxBody && json.Valid(b) {
+	if len(b) <= t.o.MaxBody && jsonv1.Valid(b) {
 		return b, false
 	}
 	truncated := false
@@ -489,9 +509,76 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
+// replay reads the answer (up to maxAnswer) into a pooled buffer and
+// returns it with the body the client reads in its place: the buffered
+// bytes, then whatever the original body still holds or the error that
+// ended the read. The buffer goes back to the pool when that body is
+// closed; the returned bytes are valid until then.
+func replay(resp *http.Response) (data []byte, body io.ReadCloser, err error) {
+	buf := getBuffer(resp.ContentLength)
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
+	rb := &replayBody{buf: buf, body: resp.Body, rest: resp.Body}
+	if err != nil {
+		rb.rest = errReader{err}
+	}
+	rb.r.Reset(buf.Bytes())
+	return buf.Bytes(), rb, err
+}
+
+// replayBody is an answer already read into buf, followed by rest.
 type replayBody struct {
-	io.Reader
-	io.Closer
+	mu   sync.Mutex
+	buf  *bytes.Buffer // nil once closed
+	r    bytes.Reader  // over buf
+	rest io.Reader
+	body io.ReadCloser // the original body
+}
+
+func (b *replayBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf == nil {
+		return b.body.Read(p) // closed: as the original body answers
+	}
+	if b.r.Len() > 0 {
+		return b.r.Read(p)
+	}
+	return b.rest.Read(p)
+}
+
+func (b *replayBody) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf != nil {
+		b.r.Reset(nil)
+		putBuffer(b.buf)
+		b.buf = nil
+	}
+	return b.body.Close()
+}
+
+// maxPooled caps the buffers kept for reuse: larger ones, rare, go to
+// the garbage collector.
+const maxPooled = 1 << 20
+
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// getBuffer returns an empty buffer with room for n bytes (n < 0:
+// unknown) and the extra bytes.Buffer.ReadFrom wants to see EOF without
+// growing.
+func getBuffer(n int64) *bytes.Buffer {
+	buf := buffers.Get().(*bytes.Buffer)
+	if n >= 0 && n < maxPooled {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	return buf
+}
+
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooled {
+		buf.Reset()
+		buffers.Put(buf)
+	}
 }
 
 // String describes a record in one line, for logs and taxctl.

@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
+
+	"github.com/taxbridge/taxbridge/internal/fastjson"
 )
 
 // Base URLs of Avalara's environments.
@@ -331,7 +333,7 @@ func (c *Client) Commit(ctx context.Context, companyCode, code, docType string) 
 	var out TransactionModel
 	k := &call{op: "commit", method: http.MethodPost,
 		path: docPath(companyCode, code, "/commit") + docQuery(docType), route: docRoute("/commit"),
-		in: CommitTransactionModel{Commit: true}, out: &out, safety: checkFirst,
+		in: CommitTransactionModel{Commit: true}, body: commitBody, out: &out, safety: checkFirst,
 		doc: docAttrs{company: companyCode, code: code, docType: docType}}
 	k.check = func(ctx context.Context) (bool, *Error) {
 		doc, err := c.lookUp(ctx, k, companyCode, code, docType)
@@ -356,7 +358,7 @@ func (c *Client) Void(ctx context.Context, companyCode, code, docType, reason st
 	var out TransactionModel
 	k := &call{op: "void", method: http.MethodPost,
 		path: docPath(companyCode, code, "/void") + docQuery(docType), route: docRoute("/void"),
-		in: VoidTransactionModel{Code: reason}, out: &out, safety: checkFirst,
+		in: VoidTransactionModel{Code: reason}, body: voidBodies[reason], out: &out, safety: checkFirst,
 		doc: docAttrs{company: companyCode, code: code, docType: docType}}
 	k.check = func(ctx context.Context) (bool, *Error) {
 		doc, err := c.lookUp(ctx, k, companyCode, code, docType)
@@ -374,6 +376,23 @@ func (c *Client) Void(ctx context.Context, companyCode, code, docType, reason st
 		return true, nil
 	}
 	return &out, c.run(ctx, k)
+}
+
+// The bodies of commit and of the usual voids, encoded once.
+var (
+	commitBody = mustEncode(CommitTransactionModel{Commit: true})
+	voidBodies = map[string][]byte{
+		VoidDocVoided:  mustEncode(VoidTransactionModel{Code: VoidDocVoided}),
+		VoidDocDeleted: mustEncode(VoidTransactionModel{Code: VoidDocDeleted}),
+	}
+)
+
+func mustEncode(v any) []byte {
+	b, err := fastjson.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // Refund creates a committed ReturnInvoice for a committed SalesInvoice.
@@ -417,7 +436,7 @@ func (c *Client) lookUp(ctx context.Context, k *call, companyCode, code, docType
 	g := &call{op: k.op + " check", method: http.MethodGet,
 		path: docPath(companyCode, code, "") + docQuery(docType), route: docRoute(""), out: &doc,
 		doc: docAttrs{company: companyCode, code: code, docType: docType}}
-	if f := c.send(ctx, g, nil); f != nil {
+	if f := c.send(inContext(ctx), g, nil); f != nil {
 		return nil, f.err
 	}
 	return &doc, nil

@@ -118,6 +118,7 @@ type call struct {
 	op, method, path string
 	route            string // URL template for span names
 	in, out          any
+	body             []byte // in encoded, when known beforehand (not to be modified)
 	safety           safety
 	doc              docAttrs
 	// check reports whether an earlier attempt took effect, filling out
@@ -156,6 +157,13 @@ func (c *Client) run(ctx context.Context, k *call) error {
 	if info, ok := ctx.Value(callInfoKey{}).(*CallInfo); ok && info != nil {
 		*info = CallInfo{Attempts: st.sends, Checks: st.checks, Recovered: st.recovered, Elapsed: time.Since(start)}
 	}
+	if !span.IsRecording() {
+		// The span ignores what follows: spare its attributes.
+		if e == nil {
+			return nil
+		}
+		return e
+	}
 	span.SetAttributes(attribute.Int("avatax.attempts", st.sends))
 	if st.checks > 0 {
 		span.SetAttributes(attribute.Int("avatax.checks", st.checks), attribute.Bool("avatax.recovered", st.recovered))
@@ -180,23 +188,23 @@ func (c *Client) run(ctx context.Context, k *call) error {
 }
 
 func (c *Client) loop(parent context.Context, k *call, st *stats) *Error {
-	var body []byte
-	if k.in != nil {
+	body := k.body
+	if body == nil && k.in != nil {
 		b, err := fastjson.Marshal(k.in)
 		if err != nil {
 			return &Error{Op: k.op, Message: "cannot encode the request", Err: fmt.Errorf("encode request: %w", err), kind: KindData}
 		}
 		body = b
 	}
-	ctx, cancel := context.WithTimeout(parent, c.retry.MaxElapsed)
-	defer cancel()
+	b := &budget{parent: parent, deadline: time.Now().Add(c.retry.MaxElapsed)}
+	defer b.release()
 
 	var last *Error
 	uncertain := false // an attempt may have taken effect and no look-up has settled it
 	for {
 		if uncertain {
 			st.checks++
-			applied, err := k.check(ctx)
+			applied, err := k.check(b.context())
 			switch {
 			case err == nil && applied:
 				st.recovered = true
@@ -206,7 +214,7 @@ func (c *Client) loop(parent context.Context, k *call, st *stats) *Error {
 			case err.Kind() != KindTransient || st.checks >= c.retry.MaxAttempts:
 				return c.giveUp(parent, last, st, true)
 			default:
-				if c.pause(ctx, k, st, err) {
+				if c.pause(b.context(), k, st, err) {
 					return c.giveUp(parent, last, st, true)
 				}
 				continue
@@ -216,7 +224,7 @@ func (c *Client) loop(parent context.Context, k *call, st *stats) *Error {
 			return c.giveUp(parent, last, st, false)
 		}
 		st.sends++
-		f := c.send(ctx, k, body)
+		f := c.send(b, k, body)
 		if f == nil {
 			return nil
 		}
@@ -244,9 +252,71 @@ func (c *Client) loop(parent context.Context, k *call, st *stats) *Error {
 		if !uncertain && st.sends >= c.retry.MaxAttempts {
 			return c.giveUp(parent, last, st, false)
 		}
-		if c.pause(ctx, k, st, last) {
+		if c.pause(b.context(), k, st, last) {
 			return c.giveUp(parent, last, st, uncertain)
 		}
+	}
+}
+
+// budget is the context of a call: its parent, ended at the call's
+// deadline (RetryPolicy.MaxElapsed). The context, and its timer, is made
+// only when something waits on it: most calls make one request, at once,
+// whose own context (see Client.send) then ends at the same time as it
+// would within the budget's.
+type budget struct {
+	parent   context.Context
+	deadline time.Time
+	ctx      context.Context // nil until made
+	cancel   context.CancelFunc
+}
+
+// inContext is the budget of a request made within ctx, a budget's
+// context (the look-ups of checks).
+func inContext(ctx context.Context) *budget {
+	return &budget{parent: ctx, ctx: ctx}
+}
+
+// context makes (once) and returns the budget's context.
+func (b *budget) context() context.Context {
+	if b.ctx == nil {
+		b.ctx, b.cancel = context.WithDeadline(b.parent, b.deadline)
+	}
+	return b.ctx
+}
+
+// err is context().Err(), without making the context.
+func (b *budget) err() error {
+	switch {
+	case b.ctx != nil:
+		return b.ctx.Err()
+	case b.parent.Err() != nil:
+		return b.parent.Err()
+	case !time.Now().Before(b.deadline):
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// attempt returns the context of one request within the budget, ending
+// timeout from now at the latest.
+func (b *budget) attempt(timeout time.Duration) (context.Context, context.CancelFunc) {
+	if b.ctx != nil {
+		return context.WithTimeout(b.ctx, timeout)
+	}
+	// What context.WithTimeout(b.context(), timeout) would end at.
+	return context.WithDeadline(b.parent, minTime(time.Now().Add(timeout), b.deadline))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func (b *budget) release() {
+	if b.cancel != nil {
+		b.cancel()
 	}
 }
 

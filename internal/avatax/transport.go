@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -82,16 +83,20 @@ func newTransport(base http.RoundTripper, maxConc int, tp trace.TracerProvider, 
 
 // send makes one request of k, within the concurrency cap, the rate limit
 // and the per-attempt timeout, and decodes a successful answer into k.out.
-func (c *Client) send(ctx context.Context, k *call, body []byte) *failure {
+func (c *Client) send(b *budget, k *call, body []byte) *failure {
 	if c.sem != nil {
-		select {
-		case c.sem <- struct{}{}:
-			defer func() { <-c.sem }()
-		case <-ctx.Done():
-			return &failure{local: true, err: &Error{Op: k.op, Err: fmt.Errorf("waiting for a free request slot: %w", ctx.Err())}}
+		if !c.takeSlot(b) {
+			ctx := b.context()
+			select {
+			case c.sem <- struct{}{}:
+			case <-ctx.Done():
+				return &failure{local: true, err: &Error{Op: k.op, Err: fmt.Errorf("waiting for a free request slot: %w", ctx.Err())}}
+			}
 		}
+		defer func() { <-c.sem }()
 	}
 	if c.limiter != nil {
+		ctx := b.context()
 		if err := c.limiter.Wait(ctx); err != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err()
@@ -103,16 +108,15 @@ func (c *Client) send(ctx context.Context, k *call, body []byte) *failure {
 		}
 	}
 
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	actx, cancel := b.attempt(c.timeout)
 	defer cancel()
-	var wrote atomic.Bool
-	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-		WroteRequest: func(i httptrace.WroteRequestInfo) {
-			if i.Err == nil {
-				wrote.Store(true)
-			}
-		},
-	})
+	w := new(wroteRequest)
+	w.trace.WroteRequest = func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			w.wrote.Store(true)
+		}
+	}
+	actx = httptrace.WithClientTrace(actx, &w.trace)
 	actx = context.WithValue(actx, callKey{}, k)
 	var rd io.Reader
 	if body != nil {
@@ -122,23 +126,30 @@ func (c *Client) send(ctx context.Context, k *call, body []byte) *failure {
 	if err != nil {
 		return &failure{err: &Error{Op: k.op, Err: fmt.Errorf("build request: %w", err), kind: KindAuth}}
 	}
-	req.Header.Set("Authorization", c.auth.header)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("X-Avalara-Client", c.clientHdr)
+	// The names are canonical already: set them without Header.Set's
+	// checks, the values in one allocation.
+	vals := make([]string, 4)
+	vals[0], vals[1], vals[2], vals[3] = c.auth.header, "application/json", c.clientHdr, "application/json"
+	req.Header["Authorization"] = vals[0:1:1]
+	req.Header["Accept"] = vals[1:2:2]
+	req.Header["X-Avalara-Client"] = vals[2:3:3]
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = vals[3:4:4]
 	}
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
 		// url.Error repeats the method and URL, which carry no secret:
 		// credentials travel only in the Authorization header.
-		if errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		if errors.Is(actx.Err(), context.DeadlineExceeded) && b.err() == nil {
 			err = fmt.Errorf("no answer within %s: %w", c.timeout, err)
 		}
-		return &failure{err: &Error{Op: k.op, Err: err}, sent: wrote.Load()}
+		return &failure{err: &Error{Op: k.op, Err: err}, sent: w.wrote.Load()}
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	buf := readBuffer(resp.ContentLength)
+	defer recycle(buf)
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
+	raw := buf.Bytes()
 	if err != nil {
 		return &failure{sent: true, err: &Error{Op: k.op, StatusCode: resp.StatusCode,
 			CorrelationID: resp.Header.Get("X-Correlation-Id"), Err: fmt.Errorf("read answer: %w", err), kind: KindTransient}}
@@ -165,6 +176,28 @@ func (c *Client) send(ctx context.Context, k *call, body []byte) *failure {
 	return nil
 }
 
+// takeSlot takes a free request slot, if there is one, for the first
+// request of a call (no budget context yet), which then does not need the
+// budget's context to wait on. Once the parent context has ended, it
+// leaves the choice between a free slot and the end to send's select.
+func (c *Client) takeSlot(b *budget) bool {
+	if b.ctx != nil || b.parent.Err() != nil {
+		return false
+	}
+	select {
+	case c.sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// wroteRequest learns whether a request was written.
+type wroteRequest struct {
+	wrote atomic.Bool
+	trace httptrace.ClientTrace
+}
+
 func decodeError(op string, resp *http.Response, raw []byte) *Error {
 	e := &Error{Op: op, StatusCode: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After"),
 		CorrelationID: resp.Header.Get("X-Correlation-Id")}
@@ -182,4 +215,32 @@ func decodeError(op string, resp *http.Response, raw []byte) *Error {
 		e.Message = http.StatusText(resp.StatusCode)
 	}
 	return e
+}
+
+// answerBuffers recycles the buffers answers are read into: send decodes
+// an answer before it returns, and nothing decoded aliases the buffer.
+var answerBuffers sync.Pool
+
+// readBuffer is an empty buffer with room for an answer of size bytes
+// (-1: unknown); a larger size announced is not trusted.
+func readBuffer(size int64) *bytes.Buffer {
+	buf, ok := answerBuffers.Get().(*bytes.Buffer)
+	if !ok {
+		buf = new(bytes.Buffer)
+	}
+	if size >= 0 && size <= maxRecycled {
+		buf.Grow(int(size) + bytes.MinRead) // MinRead: room to see EOF
+	}
+	return buf
+}
+
+// maxRecycled caps the buffers kept: a larger answer is rare.
+const maxRecycled = 1 << 20
+
+func recycle(buf *bytes.Buffer) {
+	if buf.Cap() > maxRecycled {
+		return
+	}
+	buf.Reset()
+	answerBuffers.Put(buf)
 }
