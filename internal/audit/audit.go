@@ -36,6 +36,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
+	"github.com/taxbridge/taxbridge/internal/bufpool"
 	"github.com/taxbridge/taxbridge/internal/bus"
 )
 
@@ -194,7 +195,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	reqBody, reqBuf := t.requestBody(req)
 	if reqBuf != nil {
 		// The record holds a copy of the body (encode), not the buffer.
-		defer putBuffer(reqBuf)
+		defer bufpool.Put(reqBuf)
 	}
 	start := time.Now()
 	resp, err := t.base.RoundTrip(req)
@@ -303,7 +304,7 @@ func (t *Transport) requestBody(req *http.Request) (b []byte, buf *bytes.Buffer)
 	if req.GetBody != nil {
 		if rc, err := req.GetBody(); err == nil {
 			limit := int64(t.o.MaxBody) + 1
-			buf = getBuffer(min(req.ContentLength, limit))
+			buf = bufpool.Get(min(req.ContentLength, limit))
 			_, _ = buf.ReadFrom(io.LimitReader(rc, limit))
 			rc.Close()
 			return buf.Bytes(), buf
@@ -515,7 +516,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // ended the read. The buffer goes back to the pool when that body is
 // closed; the returned bytes are valid until then.
 func replay(resp *http.Response) (data []byte, body io.ReadCloser, err error) {
-	buf := getBuffer(resp.ContentLength)
+	buf := bufpool.Get(resp.ContentLength)
 	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
 	rb := &replayBody{buf: buf, body: resp.Body, rest: resp.Body}
 	if err != nil {
@@ -551,34 +552,10 @@ func (b *replayBody) Close() error {
 	defer b.mu.Unlock()
 	if b.buf != nil {
 		b.r.Reset(nil)
-		putBuffer(b.buf)
+		bufpool.Put(b.buf)
 		b.buf = nil
 	}
 	return b.body.Close()
-}
-
-// maxPooled caps the buffers kept for reuse: larger ones, rare, go to
-// the garbage collector.
-const maxPooled = 1 << 20
-
-var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// getBuffer returns an empty buffer with room for n bytes (n < 0:
-// unknown) and the extra bytes.Buffer.ReadFrom wants to see EOF without
-// growing.
-func getBuffer(n int64) *bytes.Buffer {
-	buf := buffers.Get().(*bytes.Buffer)
-	if n >= 0 && n < maxPooled {
-		buf.Grow(int(n) + bytes.MinRead)
-	}
-	return buf
-}
-
-func putBuffer(buf *bytes.Buffer) {
-	if buf.Cap() <= maxPooled {
-		buf.Reset()
-		buffers.Put(buf)
-	}
 }
 
 // String describes a record in one line, for logs and taxctl.

@@ -10,13 +10,13 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/taxbridge/taxbridge/internal/bufpool"
 	"github.com/taxbridge/taxbridge/internal/fastjson"
 )
 
@@ -126,15 +126,11 @@ func (c *Client) send(b *budget, k *call, body []byte) *failure {
 	if err != nil {
 		return &failure{err: &Error{Op: k.op, Err: fmt.Errorf("build request: %w", err), kind: KindAuth}}
 	}
-	// The names are canonical already: set them without Header.Set's
-	// checks, the values in one allocation.
-	vals := make([]string, 4)
-	vals[0], vals[1], vals[2], vals[3] = c.auth.header, "application/json", c.clientHdr, "application/json"
-	req.Header["Authorization"] = vals[0:1:1]
-	req.Header["Accept"] = vals[1:2:2]
-	req.Header["X-Avalara-Client"] = vals[2:3:3]
+	req.Header.Set("Authorization", c.auth.header)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Avalara-Client", c.clientHdr)
 	if body != nil {
-		req.Header["Content-Type"] = vals[3:4:4]
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
@@ -146,8 +142,8 @@ func (c *Client) send(b *budget, k *call, body []byte) *failure {
 		return &failure{err: &Error{Op: k.op, Err: err}, sent: w.wrote.Load()}
 	}
 	defer resp.Body.Close()
-	buf := readBuffer(resp.ContentLength)
-	defer recycle(buf)
+	buf := bufpool.Get(resp.ContentLength)
+	defer bufpool.Put(buf) // the answer is decoded before send returns; nothing decoded aliases it
 	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
 	raw := buf.Bytes()
 	if err != nil {
@@ -215,32 +211,4 @@ func decodeError(op string, resp *http.Response, raw []byte) *Error {
 		e.Message = http.StatusText(resp.StatusCode)
 	}
 	return e
-}
-
-// answerBuffers recycles the buffers answers are read into: send decodes
-// an answer before it returns, and nothing decoded aliases the buffer.
-var answerBuffers sync.Pool
-
-// readBuffer is an empty buffer with room for an answer of size bytes
-// (-1: unknown); a larger size announced is not trusted.
-func readBuffer(size int64) *bytes.Buffer {
-	buf, ok := answerBuffers.Get().(*bytes.Buffer)
-	if !ok {
-		buf = new(bytes.Buffer)
-	}
-	if size >= 0 && size <= maxRecycled {
-		buf.Grow(int(size) + bytes.MinRead) // MinRead: room to see EOF
-	}
-	return buf
-}
-
-// maxRecycled caps the buffers kept: a larger answer is rare.
-const maxRecycled = 1 << 20
-
-func recycle(buf *bytes.Buffer) {
-	if buf.Cap() > maxRecycled {
-		return
-	}
-	buf.Reset()
-	answerBuffers.Put(buf)
 }
