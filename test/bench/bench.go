@@ -18,7 +18,7 @@ import (
 )
 
 // Phases of a run, in the order they run.
-var allPhases = []string{"ceiling", "e2e", "latency", "slow", "calls", "memory"}
+var allPhases = []string{"ceiling", "floor", "e2e", "latency", "slow", "calls", "memory"}
 
 // config is what the flags set.
 type config struct {
@@ -86,8 +86,13 @@ type runResult struct {
 	PullMaxMessages int            `json:"pull_max_messages"`
 	MaxAckPending   int            `json:"max_ack_pending"`
 	Ceiling         *ceilingResult `json:"ceiling,omitempty"`
-	E2E             *e2eResult     `json:"e2e,omitempty"`
-	RatioToCeiling  float64        `json:"e2e_ratio_to_ceiling,omitempty"`
+	// Floor is DESIGN's bus and AvaTax work per event without taxbridge's
+	// logic: the most taxbridge could reach here.
+	Floor               *floorResult `json:"floor,omitempty"`
+	FloorRatioToCeiling float64      `json:"floor_ratio_to_ceiling,omitempty"`
+	E2E                 *e2eResult   `json:"e2e,omitempty"`
+	RatioToCeiling      float64      `json:"e2e_ratio_to_ceiling,omitempty"`
+	RatioToFloor        float64      `json:"e2e_ratio_to_floor,omitempty"`
 	// CPURatio is the ceiling's CPU per message over taxbridge's CPU per
 	// event in this process (the sandbox's CPU left out when it runs in a
 	// child): the ratio where CPU, not a shared AvaTax emulator, is the limit.
@@ -229,6 +234,9 @@ type bench struct {
 	log    io.Writer
 	cpuOut string
 	memOut string
+	// captured is what taxbridge sent for each event of each template
+	// (captureSteps), once per run: the capture's ids are fixed.
+	captured map[*template][][]step
 }
 
 func (b *bench) progress(format string, args ...any) {
@@ -302,6 +310,17 @@ func (b *bench) run(ctx context.Context, c int) (*runResult, error) {
 		r.Ceiling = res
 		b.progress("ceiling      c=%-3d %6d messages in %6.2fs: %8.0f msg/s", c, res.Messages, res.Seconds, res.PerSecond)
 	}
+	if b.cfg.has("floor") {
+		res, err := b.runFloor(ctx, c, lcs, msgs)
+		if err != nil {
+			return nil, err
+		}
+		r.Floor = res
+		if r.Ceiling != nil {
+			r.FloorRatioToCeiling = res.PerSecond / r.Ceiling.PerSecond
+		}
+		b.progress("floor        c=%-3d %6d messages in %6.2fs: %8.0f msg/s", c, res.Messages, res.Seconds, res.PerSecond)
+	}
 	if b.cfg.has("e2e") {
 		res, err := b.drain(ctx, c, lcs, msgs)
 		if err != nil {
@@ -313,6 +332,9 @@ func (b *bench) run(ctx context.Context, c int) (*runResult, error) {
 			if res.CPUPerEventMS > 0 {
 				r.CPURatio = r.Ceiling.CPUPerMsgMS / res.CPUPerEventMS
 			}
+		}
+		if r.Floor != nil {
+			r.RatioToFloor = res.EventsPerSecond / r.Floor.PerSecond
 		}
 		b.progress("e2e drain    c=%-3d %6d events     in %6.2fs: %8.0f events/s, %d AvaTax calls (minimum %d)",
 			c, res.Events, res.Seconds, res.EventsPerSecond, res.AvaTaxCalls, res.MinimumCalls)
@@ -489,11 +511,16 @@ func recordSizes(ctx context.Context, kv jetstream.KeyValue, lcs []lifecycleT) (
 
 // newBackend starts a sandbox and builds the client for concurrency c.
 func (b *bench) newBackend(latency time.Duration, c int) (*backend, error) {
+	return newBackend(latency, b.cfg.SandboxInProcess, b.clientConfig(c))
+}
+
+// clientConfig is the AvaTax client as the app builds it for concurrency c.
+func (b *bench) clientConfig(c int) clientConfig {
 	cc := clientConfig{concurrency: c, maxConc: b.cfg.AvaTaxMaxConcurrency, ackWait: b.e.topo.AckWait}
 	if b.cfg.Audit {
 		cc.audit = b.e.js
 	}
-	return newBackend(latency, b.cfg.SandboxInProcess, cc)
+	return cc
 }
 
 // documentCalls splits the sandbox's requests between two snapshots into

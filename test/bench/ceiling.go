@@ -38,32 +38,11 @@ type ceilingResult struct {
 // the order's key, KV compare-and-swap update (create when absent) with the
 // message as value, ack. It times the drain of the backlog.
 func runCeiling(ctx context.Context, e *env, msgs []msg, concurrency int, run string) (*ceilingResult, error) {
-	stream, err := e.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: ceilingStream, Subjects: []string{ceilingPrefix + ">"}, Storage: jetstream.FileStorage,
-		Replicas: e.topo.Replicas, Duplicates: e.topo.DuplicateWindow, MaxAge: e.topo.EventsMaxAge,
-	})
+	kv, cons, done, err := e.replayShape(ctx, ceilingStream, ceilingPrefix, ceilingBucket, "ceiling-"+run)
 	if err != nil {
 		return nil, err
 	}
-	if err := stream.Purge(ctx); err != nil {
-		return nil, err
-	}
-	kv, err := e.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: ceilingBucket, History: 5, Replicas: e.topo.Replicas, Storage: jetstream.FileStorage,
-	})
-	if err != nil {
-		return nil, err
-	}
-	name := "ceiling-" + run
-	cons, err := e.js.CreateOrUpdateConsumer(ctx, ceilingStream, jetstream.ConsumerConfig{
-		Durable: name, FilterSubject: ceilingPrefix + ">", AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: e.topo.AckWait, MaxDeliver: e.topo.MaxDeliver, MaxAckPending: e.topo.MaxAckPending,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = e.js.DeleteConsumer(context.Background(), ceilingStream, name) }()
+	defer done()
 
 	pubStart := time.Now()
 	if _, err := publishAll(ctx, e.gjs, msgs, ceilingPrefix); err != nil {
@@ -76,66 +55,128 @@ func runCeiling(ctx context.Context, e *env, msgs []msg, concurrency int, run st
 	handle := func(m jetstream.Msg) {
 		subj := m.Subject()
 		key := subj[strings.LastIndexByte(subj, '.')+1:]
-		for attempt := 0; ; attempt++ {
-			var rev uint64
-			en, err := kv.Get(ctx, key)
-			switch {
-			case errors.Is(err, jetstream.ErrKeyNotFound):
-			case err != nil:
-				failures.Add(1)
-				_ = m.Nak()
-				return
-			default:
-				rev = en.Revision()
-				_ = en.Value()
-			}
-			if rev == 0 {
-				_, err = kv.Create(ctx, key, m.Data())
-			} else {
-				_, err = kv.Update(ctx, key, m.Data(), rev)
-			}
-			if (errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists)) && attempt < 50 {
-				conflicts.Add(1)
-				continue
-			}
-			if err != nil {
-				failures.Add(1)
-				_ = m.Nak()
-				return
-			}
-			break
+		rev, err := readRevision(ctx, kv, key)
+		if err == nil {
+			_, err = casWrite(ctx, kv, key, m.Data(), rev, &conflicts)
+		}
+		if err != nil {
+			failures.Add(1)
+			_ = m.Nak()
+			return
 		}
 		_ = m.Ack()
 	}
 
 	allocs := startAllocs()
-	cpu0 := processCPU()
-	start := time.Now()
-	var ccs []jetstream.ConsumeContext
-	for i := 0; i < concurrency; i++ {
-		cc, err := cons.Consume(handle, jetstream.PullMaxMessages(pullMaxMessages))
-		if err != nil {
-			return nil, err
-		}
-		ccs = append(ccs, cc)
-	}
-	end, err := waitIdle(ctx, cons, 5*time.Minute)
-	cpuEnd := processCPU()
-	for _, cc := range ccs {
-		cc.Drain()
-		<-cc.Closed()
-	}
+	secs, cpu, err := consumeAll(ctx, cons, concurrency, handle)
 	if err != nil {
 		return nil, fmt.Errorf("ceiling: %w", err)
 	}
 	if f := failures.Load(); f > 0 {
 		return nil, fmt.Errorf("ceiling: %d KV operations failed", f)
 	}
-	secs := end.Sub(start).Seconds()
 	a, b := allocs.per(len(msgs))
-	cpu := ms(cpuEnd-cpu0) / float64(len(msgs))
-	return &ceilingResult{Messages: len(msgs), Seconds: secs, PerSecond: float64(len(msgs)) / secs, CPUPerMsgMS: cpu,
+	return &ceilingResult{Messages: len(msgs), Seconds: secs, PerSecond: float64(len(msgs)) / secs, CPUPerMsgMS: ms(cpu) / float64(len(msgs)),
 		CASConflicts: conflicts.Load(), AllocsPerMsg: a, BytesPerMsg: b, PublishSecond: pubSecs}, nil
+}
+
+// casWrite writes value at revision rev (0: creates it), and when another
+// writer got in between, at the revision read again, as taxbridge's
+// store.Update does, counting the conflicts.
+func casWrite(ctx context.Context, kv jetstream.KeyValue, key string, value []byte, rev uint64, conflicts *atomic.Int64) (uint64, error) {
+	for attempt := 0; ; attempt++ {
+		var n uint64
+		var err error
+		if rev == 0 {
+			n, err = kv.Create(ctx, key, value)
+		} else {
+			n, err = kv.Update(ctx, key, value, rev)
+		}
+		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) && !errors.Is(err, jetstream.ErrKeyExists) || attempt == 50 {
+			return n, err
+		}
+		conflicts.Add(1)
+		if rev, err = readRevision(ctx, kv, key); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// readRevision reads the key's value, as taxbridge reads the record, and
+// returns its revision: 0 when absent.
+func readRevision(ctx context.Context, kv jetstream.KeyValue, key string) (uint64, error) {
+	en, err := kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	_ = en.Value()
+	return en.Revision(), nil
+}
+
+// replayShape makes the resources of a run without taxbridge: a stream of
+// the given subjects and a KV bucket, both configured like taxbridge's
+// (file storage, same duplicate window, KV history), and a durable
+// consumer like the worker's (ack policy, AckWait, MaxAckPending). The
+// stream starts empty; done deletes the consumer.
+func (e *env) replayShape(ctx context.Context, stream, prefix, bucket, consumer string) (jetstream.KeyValue, jetstream.Consumer, func(), error) {
+	if err := e.emptyStream(ctx, stream, prefix); err != nil {
+		return nil, nil, nil, err
+	}
+	kv, err := e.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: bucket, History: 5, Replicas: e.topo.Replicas, Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cons, err := e.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Durable: consumer, FilterSubject: prefix + ">", AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: e.topo.AckWait, MaxDeliver: e.topo.MaxDeliver, MaxAckPending: e.topo.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return kv, cons, func() { _ = e.js.DeleteConsumer(context.Background(), stream, consumer) }, nil
+}
+
+// emptyStream creates (or purges) a stream of prefix.> configured like
+// taxbridge's.
+func (e *env) emptyStream(ctx context.Context, name, prefix string) error {
+	s, err := e.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: name, Subjects: []string{prefix + ">"}, Storage: jetstream.FileStorage,
+		Replicas: e.topo.Replicas, Duplicates: e.topo.DuplicateWindow, MaxAge: e.topo.EventsMaxAge,
+	})
+	if err != nil {
+		return err
+	}
+	return s.Purge(ctx)
+}
+
+// consumeAll works off the consumer's backlog with the worker's consumer
+// shape (concurrency Consume calls of PullMaxMessages(pullMaxMessages)
+// each) and returns how long it took and the CPU this process spent.
+func consumeAll(ctx context.Context, cons jetstream.Consumer, concurrency int, handle jetstream.MessageHandler) (float64, time.Duration, error) {
+	cpu0 := processCPU()
+	start := time.Now()
+	var ccs []jetstream.ConsumeContext
+	defer func() {
+		for _, cc := range ccs {
+			cc.Drain()
+			<-cc.Closed()
+		}
+	}()
+	for i := 0; i < concurrency; i++ {
+		cc, err := cons.Consume(handle, jetstream.PullMaxMessages(pullMaxMessages))
+		if err != nil {
+			return 0, 0, err
+		}
+		ccs = append(ccs, cc)
+	}
+	end, err := waitIdle(ctx, cons, 5*time.Minute)
+	return end.Sub(start).Seconds(), processCPU() - cpu0, err
 }
 
 // pullMaxMessages is the worker's prefetch per Consume (worker.Run).

@@ -123,6 +123,7 @@ type backend struct {
 	sb     *sandbox.Sandbox // in process
 	srv    *httptest.Server
 	child  *sandboxChild // in a child process
+	url    string        // where the sandbox listens
 	client *avatax.Client
 }
 
@@ -132,6 +133,8 @@ type clientConfig struct {
 	maxConc     int                 // client cap; 0: the worker's concurrency, as the app sets it
 	audit       jetstream.JetStream // where the audit transport appends; nil: no audit trail
 	ackWait     time.Duration
+	// wrap, when set, wraps the pooled transport (below the audit).
+	wrap func(http.RoundTripper) http.RoundTripper
 }
 
 func newBackend(latency time.Duration, inProcess bool, cc clientConfig) (*backend, error) {
@@ -152,6 +155,7 @@ func newBackend(latency time.Duration, inProcess bool, cc clientConfig) (*backen
 		}
 		b.child, url = c, c.url
 	}
+	b.url = url
 	// As internal/app builds it: a pooled transport, the audit trail of
 	// every exchange below the client, a cap of the worker's concurrency,
 	// a retry budget within the event's lease.
@@ -159,8 +163,11 @@ func newBackend(latency time.Duration, inProcess bool, cc clientConfig) (*backen
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = max(cc.concurrency, 16)
 	var tr http.RoundTripper = base
+	if cc.wrap != nil {
+		tr = cc.wrap(tr)
+	}
 	if cc.audit != nil {
-		tr = audit.NewTransport(base, audit.Options{Publisher: cc.audit, AccountID: creds.AccountID, LicenseKey: creds.LicenseKey})
+		tr = audit.NewTransport(tr, audit.Options{Publisher: cc.audit, AccountID: creds.AccountID, LicenseKey: creds.LicenseKey})
 	}
 	maxConc := cc.maxConc
 	if maxConc <= 0 {

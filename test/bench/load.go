@@ -48,6 +48,7 @@ type template struct {
 // lifecycleT is one order's life: its id, its flow and its events.
 type lifecycleT struct {
 	orderID string
+	unique  string // what replaced the placeholder in ids and payloads
 	tpl     *template
 	msgs    []msg
 }
@@ -162,7 +163,7 @@ func (ts *templates) check() error {
 func (t *template) instance(unique string) lifecycleT {
 	ph, id := []byte(placeholder), []byte(unique)
 	orderID := strings.ReplaceAll(t.orderID, placeholder, unique)
-	lc := lifecycleT{orderID: orderID, tpl: t, msgs: make([]msg, len(t.msgs))}
+	lc := lifecycleT{orderID: orderID, unique: unique, tpl: t, msgs: make([]msg, len(t.msgs))}
 	for i, m := range t.msgs {
 		lc.msgs[i] = msg{
 			subject: bus.EventSubject(events.Type(m.subject), orderID),

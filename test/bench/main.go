@@ -4,7 +4,10 @@
 //
 //  1. ceiling: raw JetStream doing taxbridge's work shape without its logic
 //     (consume, KV get, KV compare-and-swap, ack) with the worker's consumer
-//     shape and concurrency, working off a backlog;
+//     shape and concurrency, working off a backlog; floor: the record
+//     writes, AvaTax requests and publishes taxbridge made for each event,
+//     captured once per flow and replayed without any of its logic (see
+//     floor.go): what DESIGN's guarantees cost here;
 //  2. e2e: taxbridge working off the same backlog of order lifecycles (the
 //     OneStock flows, about eight events each) with the AvaTax sandbox at
 //     zero latency; latency: action → result (tax.results / tax.errors,
@@ -236,10 +239,26 @@ func printTable(out io.Writer, rep *Report) {
 				fmt.Sprintf("%d messages in %.2fs; %.3f ms CPU per message; PullMaxMessages %d × %d Consume, MaxAckPending %d",
 					x.Messages, x.Seconds, x.CPUPerMsgMS, r.PullMaxMessages, r.Concurrency, r.MaxAckPending))
 		}
+		if x := r.Floor; x != nil {
+			ratio := ""
+			if r.Ceiling != nil {
+				ratio = fmt.Sprintf("%.2f of the ceiling; ", r.FloorRatioToCeiling)
+			}
+			sbCPU := ""
+			if x.SandboxCPUPerEventMS > 0 {
+				sbCPU = fmt.Sprintf(", sandbox process %.3f ms more", x.SandboxCPUPerEventMS)
+			}
+			row("1", "floor: taxbridge's KV writes, AvaTax calls and publishes replayed, no logic", c, fmt.Sprintf("%.0f msg/s", x.PerSecond),
+				fmt.Sprintf("%s%d messages in %.2fs; %d KV writes, %d AvaTax calls, %d publishes; %.3f ms CPU per message%s",
+					ratio, x.Messages, x.Seconds, x.KVWrites, x.AvaTaxCalls, x.Publishes, x.CPUPerMsgMS, sbCPU))
+		}
 		if x := r.E2E; x != nil {
 			ratio := ""
 			if r.Ceiling != nil {
 				ratio = fmt.Sprintf("%.2f of the ceiling; ", r.RatioToCeiling)
+			}
+			if r.Floor != nil {
+				ratio += fmt.Sprintf("%.2f of the floor; ", r.RatioToFloor)
 			}
 			row("2", "taxbridge, AvaTax 0 ms: backlog", c, fmt.Sprintf("%.0f events/s", x.EventsPerSecond),
 				fmt.Sprintf("%s%d lifecycles, %d events (%d actions) in %.2fs; %d AvaTax document calls (min %d), %d address resolutions",

@@ -61,6 +61,14 @@ func TestSmoke(t *testing.T) {
 	if r.E2E.AvaTaxCalls != r.E2E.MinimumCalls {
 		t.Errorf("end to end: %d AvaTax document calls, want %d", r.E2E.AvaTaxCalls, r.E2E.MinimumCalls)
 	}
+	// The floor replays what taxbridge sent: the same AvaTax calls, a
+	// result and an audit record for each, and a record write per event
+	// plus an intent write per call.
+	if f := r.Floor; f == nil || f.PerSecond <= 0 || f.AvaTaxCalls != r.E2E.MinimumCalls ||
+		f.Publishes != 2*r.E2E.MinimumCalls || f.KVWrites != r.E2E.Events+r.E2E.MinimumCalls {
+		t.Errorf("floor %+v, want %d AvaTax calls, %d publishes and %d KV writes",
+			f, r.E2E.MinimumCalls, 2*r.E2E.MinimumCalls, r.E2E.Events+r.E2E.MinimumCalls)
+	}
 	if len(back.CallsPerFlow) < 4 {
 		t.Fatalf("calls per flow: %d flows", len(back.CallsPerFlow))
 	}
@@ -72,7 +80,7 @@ func TestSmoke(t *testing.T) {
 	if back.Memory == nil || len(back.Memory.Points) != 2 || back.Memory.Points[1].OpenOrders != 30 {
 		t.Errorf("memory points: %+v", back.Memory)
 	}
-	for _, want := range []string{"ceiling", "backlog", "latency", "AvaTax calls/s", "calls per lifecycle", "worker heap", "targets"} {
+	for _, want := range []string{"ceiling", "floor", "backlog", "latency", "AvaTax calls/s", "calls per lifecycle", "worker heap", "targets"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
