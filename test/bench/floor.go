@@ -272,6 +272,12 @@ func (b *bench) runFloor(ctx context.Context, c int, lcs []lifecycleT, msgs []ms
 		return nil, err
 	}
 	defer done()
+	defer func() { // its messages are of no use to the phases after it
+		bg := context.Background()
+		_ = e.js.DeleteKeyValue(bg, floorBucket)
+		_ = e.js.DeleteStream(bg, floorOutStream)
+		_ = e.js.DeleteStream(bg, floorStream)
+	}()
 	if _, err := publishAll(ctx, e.gjs, msgs, floorPrefix); err != nil {
 		return nil, err
 	}
