@@ -51,6 +51,7 @@ const (
 const (
 	OutcomeApplied      = "applied"       // done: the record (and AvaTax) reflect the event
 	OutcomeDuplicate    = "duplicate"     // applied before
+	OutcomeUnchanged    = "unchanged"     // a state change with nothing newer than the record: not written
 	OutcomeStale        = "stale"         // older than the last action applied
 	OutcomeRefused      = "refused"       // a tax error was published
 	OutcomeDeadLettered = "dead_lettered" // invalid, or out of deliveries
@@ -78,7 +79,7 @@ func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider) instrument
 	var in instruments
 	in.tracer = tp.Tracer(instrumentation)
 	in.events, _ = m.Int64Counter("taxbridge.events", metric.WithUnit("{event}"),
-		metric.WithDescription("OMS event deliveries processed, by event type and outcome (applied, duplicate, stale, refused, dead_lettered, retried)"))
+		metric.WithDescription("OMS event deliveries processed, by event type and outcome (applied, duplicate, unchanged, stale, refused, dead_lettered, retried)"))
 	in.duration, _ = m.Float64Histogram("taxbridge.event.duration", metric.WithUnit("s"),
 		metric.WithDescription("time to process one delivery of an OMS event, from receipt to settlement"),
 		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
@@ -113,6 +114,7 @@ func typeOfSubject(subject string) string {
 type observation struct {
 	mu        sync.Mutex
 	duplicate bool
+	unchanged bool
 	stale     bool
 	decision  *decided
 	taxErrors []string // codes of published tax errors
@@ -164,6 +166,8 @@ func (o *observation) outcome() string {
 	switch {
 	case o.duplicate:
 		return OutcomeDuplicate
+	case o.unchanged:
+		return OutcomeUnchanged
 	case len(o.taxErrors) > 0:
 		return OutcomeRefused
 	case o.stale:

@@ -311,15 +311,25 @@ func (w *Worker) attempt(ctx context.Context, env events.Envelope, data *events.
 	// Returns waiting for the commit; one this event adds is either
 	// refunded by act itself or still waits for the commit.
 	pending := slices.ContainsFunc(rec.Returns, func(r store.Return) bool { return r.Pending() })
+	unchanged := !env.Type.IsAction() && rec.Order != nil && data.OrderVersion <= rec.OrderVersion
 	obs := observationOf(ctx)
 	if obs != nil {
 		obs.mu.Lock()
 		obs.duplicate = rec.HasSeen(env.ID)
+		obs.unchanged = unchanged
 		obs.stale = env.Type.IsAction() && rec.Stale(lifecycle.Action(env.Type), data.OrderVersion)
 		obs.mu.Unlock()
 	}
 	if rec.HasSeen(env.ID) {
 		w.log.DebugContext(ctx, "duplicate event", "id", env.ID, "order", env.Subject)
+		return pending, nil
+	}
+	if unchanged {
+		// A state change whose snapshot is not newer than the record's (the
+		// line item groups an order or parcel change moves carry its
+		// version): the record already holds all it says and applying it
+		// again would change nothing, so there is nothing to write, and no
+		// need to remember it to drop it later.
 		return pending, nil
 	}
 	if in := rec.Intent; in != nil {
