@@ -236,7 +236,7 @@ type bench struct {
 	memOut string
 	// captured is what taxbridge sent for each event of each template
 	// (captureSteps), once per run: the capture's ids are fixed.
-	captured map[*template][][]step
+	captured map[*template]map[string][]step
 }
 
 func (b *bench) progress(format string, args ...any) {

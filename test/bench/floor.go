@@ -99,8 +99,8 @@ func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // captureSteps runs one lifecycle of each template through taxbridge, one
 // event at a time, and returns what it sent for each event: by template,
-// then by event index. It runs once per bench run: its order ids are fixed.
-func (b *bench) captureSteps(ctx context.Context, templates []*template) (map[*template][][]step, error) {
+// then by event id. It runs once per bench run: its order ids are fixed.
+func (b *bench) captureSteps(ctx context.Context, templates []*template) (map[*template]map[string][]step, error) {
 	var mu sync.Mutex
 	var seen []step
 	cc := b.clientConfig(1)
@@ -145,14 +145,14 @@ func (b *bench) captureSteps(ctx context.Context, templates []*template) (map[*t
 		return nil, err
 	}
 	defer w.stop()
-	out := map[*template][][]step{}
+	out := map[*template]map[string][]step{}
 	for _, t := range templates {
 		if _, ok := out[t]; ok {
 			continue
 		}
 		lc := t.instance(captureUnique)
-		perEvent := make([][]step, len(lc.msgs))
-		for i, m := range lc.msgs {
+		perEvent := make(map[string][]step, len(lc.msgs))
+		for _, m := range lc.msgs {
 			ack, err := b.e.gjs.PublishMsg(ctx, natsMsg(m.subject, m.data), jetstream.WithMsgID(m.id))
 			if err != nil {
 				return nil, fmt.Errorf("floor capture: publish %s: %w", m.id, err)
@@ -169,7 +169,7 @@ func (b *bench) captureSteps(ctx context.Context, templates []*template) (map[*t
 				return nil, ctx.Err()
 			}
 			mu.Lock()
-			perEvent[i], seen = inOrder(seen), nil
+			perEvent[m.id], seen = inOrder(seen), nil
 			mu.Unlock()
 		}
 		out[t] = perEvent
@@ -248,8 +248,8 @@ func (b *bench) runFloor(ctx context.Context, c int, lcs []lifecycleT, msgs []ms
 	res := &floorResult{Messages: len(msgs)}
 	steps := make(map[string][]step, len(msgs)) // by event id
 	for _, lc := range lcs {
-		for i, m := range lc.msgs {
-			for _, s := range captured[lc.tpl][i] {
+		for _, m := range lc.msgs {
+			for _, s := range captured[lc.tpl][strings.Replace(m.id, lc.unique, captureUnique, 1)] {
 				steps[m.id] = append(steps[m.id], s.stamp(lc.unique))
 				switch s.kind {
 				case stepKV:
@@ -291,10 +291,11 @@ func (b *bench) runFloor(ctx context.Context, c int, lcs []lifecycleT, msgs []ms
 	tr.MaxIdleConnsPerHost = max(c, 16)
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	defer tr.CloseIdleConnections()
-	calls := make(chan struct{}, max(b.cfg.AvaTaxMaxConcurrency, 1))
-	if b.cfg.AvaTaxMaxConcurrency <= 0 {
-		calls = make(chan struct{}, c)
+	inFlight := b.cfg.AvaTaxMaxConcurrency
+	if inFlight <= 0 {
+		inFlight = c
 	}
+	calls := make(chan struct{}, inFlight)
 
 	var failures atomic.Int64
 	var firstErr atomic.Value

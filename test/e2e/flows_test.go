@@ -251,8 +251,14 @@ func TestStateChangeWithNothingNewIsNotWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.publish(same)
-	h.waitIdle()
+	ack, err := bus.Publish(h.ctx, h.js, bus.EventSubject(same.Type, same.Subject), same, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("event "+same.ID+" acknowledged", func() bool {
+		info, err := h.res.Consumer.Info(h.ctx)
+		return err == nil && info.AckFloor.Stream >= ack.Sequence
+	})
 	rec, now, err := h.store.Get(h.ctx, f.OrderID)
 	if err != nil {
 		t.Fatal(err)
