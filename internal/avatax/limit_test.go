@@ -30,15 +30,7 @@ func TestMaxConcurrency(t *testing.T) {
 		ok(w, avatax.PingResultModel{Authenticated: true})
 	})
 	c := f.client(avatax.WithMaxConcurrency(3))
-	var wg sync.WaitGroup
-	for range 24 {
-		wg.Go(func() {
-			if _, err := c.Ping(context.Background()); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	pingAtOnce(t, c, 24)
 	if p := peak.Load(); p != 3 {
 		t.Fatalf("peak in flight %d, want 3 (the cap, reached)", p)
 	}
@@ -87,15 +79,7 @@ func TestRateLimit(t *testing.T) {
 	})
 	c := f.client(avatax.WithRateLimit(20, 2))
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range 10 {
-		wg.Go(func() {
-			if _, err := c.Ping(context.Background()); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	pingAtOnce(t, c, 10)
 	// 2 at once, then 8 more at 50ms intervals: at least 400ms.
 	if e := time.Since(start); e < 380*time.Millisecond {
 		t.Fatalf("10 calls at 20/s with burst 2 took %s", e)
@@ -135,4 +119,18 @@ func TestRateLimitHonoursContext(t *testing.T) {
 	if n := f.count("GET /api/v2/utilities/ping"); n != 1 {
 		t.Fatalf("server saw %d pings", n)
 	}
+}
+
+// pingAtOnce makes n pings at once and waits for them all.
+func pingAtOnce(t *testing.T, c *avatax.Client, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if _, err := c.Ping(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 }

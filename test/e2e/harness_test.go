@@ -25,6 +25,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/store"
 	"github.com/taxbridge/taxbridge/internal/taxconfig"
 	"github.com/taxbridge/taxbridge/internal/taxdoc"
+	"github.com/taxbridge/taxbridge/internal/testwait"
 	"github.com/taxbridge/taxbridge/internal/worker"
 )
 
@@ -126,13 +127,7 @@ func (h *harness) publishRaw(subject string, data []byte, msgID string) {
 // eventually polls cond until it holds or the deadline passes.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Eventually(h.t, what, cond)
 }
 
 func (h *harness) record(orderID string) *store.Record {

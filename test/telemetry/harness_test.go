@@ -24,6 +24,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/store"
 	tel "github.com/taxbridge/taxbridge/internal/telemetry"
+	"github.com/taxbridge/taxbridge/internal/testwait"
 )
 
 type harness struct {
@@ -102,13 +103,7 @@ func (h *harness) publish(env events.Envelope) {
 
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Eventually(h.t, what, cond)
 }
 
 func (h *harness) record(orderID string) *store.Record {
