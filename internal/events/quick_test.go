@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/scenario"
@@ -258,5 +259,67 @@ func TestQuickLeavesMatchTheSchema(t *testing.T) {
 	orderDate := read("order.schema.json", "properties", "date")
 	if !reflect.DeepEqual(envTime, orderDate) || envTime == nil {
 		t.Errorf("the envelope's time %v and the order's date %v are defined differently: check both in the fast path", envTime, orderDate)
+	}
+}
+
+// TestCanonicalTimeIsADateTime holds the fast path's timestamp check to
+// the schema: whatever it and time.Parse accept, the schema accepts. The
+// strings are canonical timestamps with one character replaced or cut
+// short, and the cases below.
+func TestCanonicalTimeIsADateTime(t *testing.T) {
+	v, err := events.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"2026-11-02T10:00:00Z", true},
+		{"2026-11-02T10:00:00.123456789Z", true},
+		{"2024-02-29T23:59:59-23:59", true},
+		{"2026-11-02T10:00:00+05:30", true},
+		{"2026-11-02t10:00:00Z", false},       // the schema's to judge
+		{"2026-11-02T10:00:00z", false},       // the schema's to judge
+		{"2026-11-02T10:00:00,5Z", false},     // time.Parse takes a comma, the schema does not
+		{"2026-11-02T10:00:00.Z", false},      // a fraction without digits
+		{"2026-11-02T24:00:00Z", false},       // hour out of range
+		{"2026-11-02T23:59:60Z", false},       // leap second
+		{"2026-11-02T10:00:00+24:00", false},  // time.Parse takes it, the schema does not
+		{"2026-11-02T10:00:00+23:60", false},  // time.Parse takes it, the schema does not
+		{"2026-11-02 10:00:00Z", false},       // no T
+		{"2026-00-02T10:00:00Z", false},       // month 0
+		{"2026-11-02T10:00:00+0530", false},   // offset without a colon
+		{"+026-11-02T10:00:00Z", false},       // a sign in the year
+		{"2026-11-02T10:00:00.1234Z ", false}, // trailing space
+	} {
+		if got := events.CanonicalTime(tc.s); got != tc.want {
+			t.Errorf("CanonicalTime(%q) = %v, want %v", tc.s, got, tc.want)
+		}
+	}
+	var canonical int
+	for _, base := range []string{"2026-11-02T10:00:00Z", "2024-02-29T23:59:59.5+05:30", "2026-12-31T00:00:00-00:00"} {
+		var variants []string
+		for i := range len(base) {
+			variants = append(variants, base[:i])
+			for _, c := range "0123456789Tt:-+.,Zz /" {
+				variants = append(variants, base[:i]+string(c)+base[i+1:])
+			}
+		}
+		for _, s := range variants {
+			if !events.CanonicalTime(s) {
+				continue
+			}
+			if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+				continue // the fast path leaves what time.Parse refuses to the schema
+			}
+			canonical++
+			if err := v.DateTimeSchema(s); err != nil {
+				t.Errorf("CanonicalTime(%q) is true, but the schema refuses it: %v", s, err)
+			}
+		}
+	}
+	if canonical < 100 {
+		t.Fatalf("only %d variants were canonical: the sweep tells little", canonical)
 	}
 }
