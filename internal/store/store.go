@@ -7,6 +7,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,8 +33,8 @@ type Record struct {
 	State   lifecycle.State `json:"state"`
 	// OrderVersion and Order are the newest snapshot seen; an older one
 	// never replaces a newer one.
-	OrderVersion int64         `json:"order_version"`
-	Order        *events.Order `json:"order,omitempty"`
+	OrderVersion int64     `json:"order_version"`
+	Order        *Snapshot `json:"order,omitempty"`
 	// ActionVersion is the order version of the last refresh or void that
 	// took effect; older ones are stale and ignored.
 	ActionVersion int64 `json:"action_version"`
@@ -153,8 +154,52 @@ func (r *Record) MergeSnapshot(version int64, o events.Order) bool {
 	if r.Order != nil && version < r.OrderVersion {
 		return false
 	}
-	r.OrderVersion, r.Order = version, &o
+	r.OrderVersion, r.Order = version, &Snapshot{order: &o}
 	return true
+}
+
+// Snapshot is the order snapshot a record holds. Most events never look at
+// the stored one: a state change replaces it or finds nothing newer, and an
+// action usually brings its own. So a record read keeps it as the JSON it
+// was stored as, decodes it on first use, and writes it back unchanged.
+type Snapshot struct {
+	raw   []byte        // the JSON, once read or written
+	order *events.Order // decoded, once asked for or merged
+}
+
+// Order returns the decoded snapshot, nil for a nil Snapshot. It is shared
+// by every use of the record: change a record's snapshot only with
+// MergeSnapshot.
+func (s *Snapshot) Order() (*events.Order, error) {
+	if s == nil {
+		return nil, nil
+	}
+	if s.order == nil {
+		var o events.Order
+		if err := fastjson.Unmarshal(s.raw, &o); err != nil {
+			return nil, fmt.Errorf("decode order snapshot: %w", err)
+		}
+		s.order = &o
+	}
+	return s.order, nil
+}
+
+// MarshalJSON writes the snapshot as read, or as encoded by the first write.
+func (s *Snapshot) MarshalJSON() ([]byte, error) {
+	if s.raw == nil {
+		b, err := fastjson.Marshal(s.order)
+		if err != nil {
+			return nil, err
+		}
+		s.raw = b
+	}
+	return s.raw, nil
+}
+
+// UnmarshalJSON keeps a copy of the snapshot's JSON, decoded when asked for.
+func (s *Snapshot) UnmarshalJSON(b []byte) error {
+	s.raw, s.order = bytes.Clone(b), nil
+	return nil
 }
 
 // Stale reports whether an action of the given order version is older than

@@ -92,10 +92,17 @@ func TestOlderSnapshotNeverReplacesNewer(t *testing.T) {
 	if !r.MergeSnapshot(3, events.Order{ID: "O", State: "v3"}) {
 		t.Fatal("first snapshot not taken")
 	}
-	if r.MergeSnapshot(2, events.Order{ID: "O", State: "v2"}) || r.Order.State != "v3" || r.OrderVersion != 3 {
-		t.Fatalf("older snapshot replaced newer: %+v", r.Order)
+	state := func() string {
+		o, err := r.Order.Order()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.State
 	}
-	if !r.MergeSnapshot(4, events.Order{ID: "O", State: "v4"}) || r.Order.State != "v4" {
+	if r.MergeSnapshot(2, events.Order{ID: "O", State: "v2"}) || state() != "v3" || r.OrderVersion != 3 {
+		t.Fatalf("older snapshot replaced newer: %s", state())
+	}
+	if !r.MergeSnapshot(4, events.Order{ID: "O", State: "v4"}) || state() != "v4" {
 		t.Fatal("newer snapshot not taken")
 	}
 }

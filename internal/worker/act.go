@@ -40,7 +40,10 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 		tr.Note = fmt.Sprintf("stale: order version %d, an action of version %d already applied", data.OrderVersion, rec.ActionVersion)
 		return finish(tr)
 	}
-	o := rec.Order
+	o, err := snapshot(rec)
+	if err != nil {
+		return err
+	}
 	cfg := w.mapper.Config()
 	ch := cfg.Channel(o.SalesChannel)
 	if !ch.Enabled {
@@ -73,8 +76,7 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 	var sale avatax.CreateTransactionModel
 	var saleHash string
 	if action == lifecycle.Refresh && (rec.State == lifecycle.None || rec.State == lifecycle.Uncommitted) {
-		var err error
-		sale, err = w.mapper.Sale(o, saleCode(rec))
+		sale, err = w.mapper.Sale(o, saleCode(rec, o))
 		if errors.Is(err, taxdoc.ErrNothingToTax) {
 			tr.Note = err.Error()
 			return finish(tr)
@@ -91,7 +93,7 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 	if d.Refusal != nil {
 		info := errorInfo{Code: d.Refusal.Code, Message: d.Refusal.Message}
 		if action == lifecycle.Refund && d.Refusal.Code == lifecycle.RefusedRefundBeforeCommit {
-			addReturn(rec, data, env)
+			addReturn(rec, o, data, env)
 			info.Message += "; the return is kept and will be refunded as soon as the order's tax is committed"
 		}
 		return w.refuse(ctx, env, data, rec, rev, tr, info)
@@ -113,7 +115,7 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 		}
 	}
 
-	c, err := w.plan(rec, d, sale, saleHash, data, env, now)
+	c, err := w.plan(rec, o, d, sale, saleHash, data, env, now)
 	if err != nil {
 		return w.refuse(ctx, env, data, rec, rev, tr, dataErrorInfo(err))
 	}
@@ -123,9 +125,9 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 
 // plan turns a decision into the AvaTax call that carries it out.
 // saleHash is taxdoc.Hash(sale), which the decision already needed.
-func (w *Worker) plan(rec *store.Record, d lifecycle.Decision, sale avatax.CreateTransactionModel, saleHash string, data *events.OrderEvent, env events.Envelope, now time.Time) (*call, error) {
+func (w *Worker) plan(rec *store.Record, o *events.Order, d lifecycle.Decision, sale avatax.CreateTransactionModel, saleHash string, data *events.OrderEvent, env events.Envelope, now time.Time) (*call, error) {
 	company := w.mapper.Config().Provider.CompanyCode
-	code := saleCode(rec)
+	code := saleCode(rec, o)
 	in := store.Intent{EventID: env.ID, Effect: d.Effect, Code: code, Type: avatax.SalesInvoice, Target: d.To, At: now}
 	c := &call{intent: in}
 	switch d.Effect {
@@ -147,8 +149,8 @@ func (w *Worker) plan(rec *store.Record, d lifecycle.Decision, sale avatax.Creat
 			return w.tax.Void(ctx, company, code, avatax.SalesInvoice, avatax.VoidDocVoided)
 		}
 	case lifecycle.RefundDocument:
-		r := addReturn(rec, data, env)
-		c, err := w.planRefund(rec, r, now)
+		r := addReturn(rec, o, data, env)
+		c, err := w.planRefund(rec, o, r, now)
 		if err != nil {
 			r.Refused = err.Error() // refuse persists it with the tax error
 		}
@@ -159,9 +161,9 @@ func (w *Worker) plan(rec *store.Record, d lifecycle.Decision, sale avatax.Creat
 	return c, nil
 }
 
-func (w *Worker) planRefund(rec *store.Record, r *store.Return, now time.Time) (*call, error) {
+func (w *Worker) planRefund(rec *store.Record, o *events.Order, r *store.Return, now time.Time) (*call, error) {
 	ret := &events.Return{ID: r.ID, LineItemGroupIDs: r.LineItemGroupIDs, RefundShipping: r.RefundShipping}
-	doc, err := w.mapper.Return(rec.Order, saleCode(rec), ret, r.Code, r.At)
+	doc, err := w.mapper.Return(o, saleCode(rec, o), ret, r.Code, r.At)
 	if err != nil {
 		return nil, err
 	}
@@ -179,12 +181,12 @@ func (w *Worker) planRefund(rec *store.Record, r *store.Return, now time.Time) (
 
 // addReturn records a return (once per return id) with its deterministic
 // refund code: the sale's code, -R and the return's rank in the order.
-func addReturn(rec *store.Record, data *events.OrderEvent, env events.Envelope) *store.Return {
+func addReturn(rec *store.Record, o *events.Order, data *events.OrderEvent, env events.Envelope) *store.Return {
 	if r, ok := rec.Return(data.Return.ID); ok {
 		return r
 	}
 	rec.Returns = append(rec.Returns, store.Return{
-		ID: data.Return.ID, Code: fmt.Sprintf("%s-R%d", saleCode(rec), len(rec.Returns)+1),
+		ID: data.Return.ID, Code: fmt.Sprintf("%s-R%d", saleCode(rec, o), len(rec.Returns)+1),
 		LineItemGroupIDs: slices.Clone(data.Return.LineItemGroupIDs), RefundShipping: data.Return.RefundShipping,
 		EventID: env.ID, At: env.Time,
 	})
@@ -321,8 +323,12 @@ func (w *Worker) refundPending(ctx context.Context, env events.Envelope, orderID
 		if i < 0 || rec.Intent != nil || (rec.State != lifecycle.Committed && rec.State != lifecycle.CommittedRefund) {
 			return nil // nothing to do, or another delivery is busy with the order
 		}
+		o, err := snapshot(rec)
+		if err != nil {
+			return err
+		}
 		r := &rec.Returns[i]
-		c, err := w.planRefund(rec, r, w.opts.Now())
+		c, err := w.planRefund(rec, o, r, w.opts.Now())
 		if err != nil {
 			// The return's data cannot be refunded: refuse it for good,
 			// naming the event that asked for it, and go on.
@@ -342,13 +348,22 @@ func (w *Worker) refundPending(ctx context.Context, env events.Envelope, orderID
 	}
 }
 
+// snapshot decodes the record's order snapshot.
+func snapshot(rec *store.Record) (*events.Order, error) {
+	o, err := rec.Order.Order()
+	if err != nil {
+		return nil, fmt.Errorf("order %s: %w", rec.OrderID, err)
+	}
+	return o, nil
+}
+
 // saleCode is the code of the order's SalesInvoice: the order id, or the
-// document an e-commerce front end created.
-func saleCode(rec *store.Record) string {
+// document an e-commerce front end created. o is the record's snapshot.
+func saleCode(rec *store.Record, o *events.Order) string {
 	if rec.Sale != nil {
 		return rec.Sale.Code
 	}
-	if o := rec.Order; o != nil && o.TaxesInformation != nil {
+	if o != nil && o.TaxesInformation != nil {
 		return o.TaxesInformation.ProviderTransactionID
 	}
 	return rec.OrderID
@@ -370,7 +385,11 @@ func documents(r *store.Record) []*store.Document {
 }
 
 func (w *Worker) publishResult(ctx context.Context, rec *store.Record, c *call, doc *avatax.TransactionModel) error {
-	refs := taxdoc.LineRefs(rec.Order)
+	o, err := snapshot(rec)
+	if err != nil {
+		return err
+	}
+	refs := taxdoc.LineRefs(o)
 	data := events.ResultData{
 		OrderID: rec.OrderID, OrderVersion: rec.OrderVersion, Action: events.Type(c.action),
 		State: string(rec.State), PreviousState: string(c.from), CauseEventID: c.intent.EventID,
