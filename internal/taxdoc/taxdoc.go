@@ -6,7 +6,6 @@ package taxdoc
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/fastjson"
 	"github.com/taxbridge/taxbridge/internal/money"
 	"github.com/taxbridge/taxbridge/internal/taxconfig"
 )
@@ -314,7 +314,9 @@ func LineRefs(o *events.Order) map[string]LineRef {
 // commit flag, so the worker can skip calls that would change nothing.
 func Hash(doc avatax.CreateTransactionModel) string {
 	doc.Commit = false
-	b, _ := json.Marshal(doc) // plain structs: cannot fail
+	// fastjson writes what encoding/json writes, so hashes stored by
+	// earlier versions still match.
+	b, _ := fastjson.Marshal(doc) // plain structs: cannot fail
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }

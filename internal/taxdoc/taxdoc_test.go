@@ -1,6 +1,8 @@
 package taxdoc
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -352,5 +354,30 @@ func TestCommitable(t *testing.T) {
 	o := ship("dispatched", 0, 1, 2)
 	if strict.Commitable(&o) {
 		t.Error("commitable_parcel_states [delivered] ignored: a dispatched parcel committed")
+	}
+}
+
+// TestHashIsStable: records keep the hash of the last document sent, and a
+// refresh whose hash differs adjusts the document, so the hash of the same
+// content must not change across versions. It is the hash of encoding/json's
+// bytes with the commit flag cleared, as it always was.
+func TestHashIsStable(t *testing.T) {
+	m := NewMapper(config(t, nil))
+	o := order()
+	doc, err := m.Sale(&o, "O-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Description = `<b> & "é" \u2028`
+	doc.Commit = true
+	plain := doc
+	plain.Commit = false
+	b, err := json.Marshal(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	if got, want := Hash(doc), hex.EncodeToString(sum[:12]); got != want {
+		t.Errorf("Hash = %s, want %s (encoding/json's bytes)", got, want)
 	}
 }
