@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -22,7 +23,11 @@ var allPhases = []string{"ceiling", "floor", "e2e", "latency", "slow", "calls", 
 
 // config is what the flags set.
 type config struct {
-	Concurrency       []int         `json:"concurrency"`
+	Concurrency []int `json:"concurrency"`
+	// Rounds repeats ceiling, floor and end to end, one after the other,
+	// and reports the round of the median ratio: a machine shared with
+	// others drifts by more than a tenth between runs.
+	Rounds            int           `json:"rounds"`
 	MaxAckPending     int           `json:"max_ack_pending"`
 	Lifecycles        int           `json:"lifecycles"`
 	LatencyLifecycles int           `json:"latency_lifecycles"`
@@ -96,9 +101,23 @@ type runResult struct {
 	// CPURatio is the ceiling's CPU per message over taxbridge's CPU per
 	// event in this process (the sandbox's CPU left out when it runs in a
 	// child): the ratio where CPU, not a shared AvaTax emulator, is the limit.
-	CPURatio float64          `json:"e2e_cpu_ratio_to_ceiling,omitempty"`
-	Latency  []*latencyResult `json:"latency,omitempty"`
-	Slow     *slowResult      `json:"slow,omitempty"`
+	CPURatio float64 `json:"e2e_cpu_ratio_to_ceiling,omitempty"`
+	// Rounds are the ratios of every round when there were several; the
+	// figures above are those of the median round.
+	Rounds  []round          `json:"rounds,omitempty"`
+	Latency []*latencyResult `json:"latency,omitempty"`
+	Slow    *slowResult      `json:"slow,omitempty"`
+}
+
+// round is one pass of ceiling, floor and end to end.
+type round struct {
+	CeilingPerSecond    float64 `json:"ceiling_msgs_per_second,omitempty"`
+	FloorPerSecond      float64 `json:"floor_msgs_per_second,omitempty"`
+	EventsPerSecond     float64 `json:"e2e_events_per_second,omitempty"`
+	FloorRatioToCeiling float64 `json:"floor_ratio_to_ceiling,omitempty"`
+	RatioToCeiling      float64 `json:"e2e_ratio_to_ceiling,omitempty"`
+	RatioToFloor        float64 `json:"e2e_ratio_to_floor,omitempty"`
+	CPUPerEventMS       float64 `json:"process_cpu_ms_per_event,omitempty"`
 }
 
 type e2eResult struct {
@@ -294,50 +313,19 @@ func Run(ctx context.Context, cfg *config, log io.Writer) (*Report, error) {
 }
 
 func (b *bench) run(ctx context.Context, c int) (*runResult, error) {
-	r := &runResult{Concurrency: c, PullMaxMessages: pullMaxMessages, MaxAckPending: b.e.topo.MaxAckPending}
-	lcs := b.ts.mixed(fmt.Sprintf("E2E-c%d", c), b.cfg.Lifecycles)
-	msgs := interleave(lcs)
-	// In flight at once: a message in each slot and a buffer per Consume.
-	if window := c + c*(1+c/4); (b.cfg.has("ceiling") || b.cfg.has("e2e")) && minRound(lcs) <= window {
-		b.progress("warning: with %d lifecycles two events of one order can be in flight at once (%d apart, %d in flight): use more -lifecycles",
-			len(lcs), minRound(lcs), window)
-	}
-	if b.cfg.has("ceiling") {
-		res, err := runCeiling(ctx, b.e, msgs, c, fmt.Sprintf("c%d", c))
+	var rounds []*runResult
+	for i := range max(1, b.cfg.Rounds) {
+		x, err := b.round(ctx, c, i)
 		if err != nil {
 			return nil, err
 		}
-		r.Ceiling = res
-		b.progress("ceiling      c=%-3d %6d messages in %6.2fs: %8.0f msg/s", c, res.Messages, res.Seconds, res.PerSecond)
+		rounds = append(rounds, x)
 	}
-	if b.cfg.has("floor") {
-		res, err := b.runFloor(ctx, c, lcs, msgs)
-		if err != nil {
-			return nil, err
+	r := median(rounds)
+	if len(rounds) > 1 {
+		for _, x := range rounds {
+			r.Rounds = append(r.Rounds, x.round())
 		}
-		r.Floor = res
-		if r.Ceiling != nil {
-			r.FloorRatioToCeiling = res.PerSecond / r.Ceiling.PerSecond
-		}
-		b.progress("floor        c=%-3d %6d messages in %6.2fs: %8.0f msg/s", c, res.Messages, res.Seconds, res.PerSecond)
-	}
-	if b.cfg.has("e2e") {
-		res, err := b.drain(ctx, c, lcs, msgs)
-		if err != nil {
-			return nil, err
-		}
-		r.E2E = res
-		if r.Ceiling != nil {
-			r.RatioToCeiling = res.EventsPerSecond / r.Ceiling.PerSecond
-			if res.CPUPerEventMS > 0 {
-				r.CPURatio = r.Ceiling.CPUPerMsgMS / res.CPUPerEventMS
-			}
-		}
-		if r.Floor != nil {
-			r.RatioToFloor = res.EventsPerSecond / r.Floor.PerSecond
-		}
-		b.progress("e2e drain    c=%-3d %6d events     in %6.2fs: %8.0f events/s, %d AvaTax calls (minimum %d)",
-			c, res.Events, res.Seconds, res.EventsPerSecond, res.AvaTaxCalls, res.MinimumCalls)
 	}
 	if b.cfg.has("latency") {
 		// Light load (a quarter as many orders as slots: service time) and
@@ -370,6 +358,102 @@ func (b *bench) run(ctx context.Context, c int) (*runResult, error) {
 			c, res.Events, res.Seconds, res.CallsPerSecond, res.SteadyCallsPerSecond, res.BoundCallsPerSecond, 100*res.RatioToBound, res.EventsPerSecond)
 	}
 	return r, nil
+}
+
+// round measures the ceiling, the floor and taxbridge end to end once, the
+// i-th time at concurrency c.
+func (b *bench) round(ctx context.Context, c, i int) (*runResult, error) {
+	r := &runResult{Concurrency: c, PullMaxMessages: pullMaxMessages, MaxAckPending: b.e.topo.MaxAckPending}
+	at := ""
+	if b.cfg.Rounds > 1 {
+		at = fmt.Sprintf("round %d: ", i+1)
+	}
+	prefix := fmt.Sprintf("E2E-c%d", c)
+	if i > 0 {
+		prefix += fmt.Sprintf("-r%d", i) // new orders: the records of the last round stay
+	}
+	lcs := b.ts.mixed(prefix, b.cfg.Lifecycles)
+	msgs := interleave(lcs)
+	// In flight at once: a message in each slot and a buffer per Consume.
+	if window := c + c*(1+c/4); i == 0 && (b.cfg.has("ceiling") || b.cfg.has("e2e")) && minRound(lcs) <= window {
+		b.progress("warning: with %d lifecycles two events of one order can be in flight at once (%d apart, %d in flight): use more -lifecycles",
+			len(lcs), minRound(lcs), window)
+	}
+	if b.cfg.has("ceiling") {
+		res, err := runCeiling(ctx, b.e, msgs, c, fmt.Sprintf("c%d", c))
+		if err != nil {
+			return nil, err
+		}
+		r.Ceiling = res
+		b.progress(at+"ceiling      c=%-3d %6d messages in %6.2fs: %8.0f msg/s", c, res.Messages, res.Seconds, res.PerSecond)
+	}
+	if b.cfg.has("floor") {
+		res, err := b.runFloor(ctx, c, lcs, msgs)
+		if err != nil {
+			return nil, err
+		}
+		r.Floor = res
+		if r.Ceiling != nil {
+			r.FloorRatioToCeiling = res.PerSecond / r.Ceiling.PerSecond
+		}
+		b.progress(at+"floor        c=%-3d %6d messages in %6.2fs: %8.0f msg/s", c, res.Messages, res.Seconds, res.PerSecond)
+	}
+	if b.cfg.has("e2e") {
+		res, err := b.drain(ctx, c, lcs, msgs)
+		if err != nil {
+			return nil, err
+		}
+		r.E2E = res
+		if r.Ceiling != nil {
+			r.RatioToCeiling = res.EventsPerSecond / r.Ceiling.PerSecond
+			if res.CPUPerEventMS > 0 {
+				r.CPURatio = r.Ceiling.CPUPerMsgMS / res.CPUPerEventMS
+			}
+		}
+		if r.Floor != nil {
+			r.RatioToFloor = res.EventsPerSecond / r.Floor.PerSecond
+		}
+		b.progress(at+"e2e drain    c=%-3d %6d events     in %6.2fs: %8.0f events/s, %d AvaTax calls (minimum %d)",
+			c, res.Events, res.Seconds, res.EventsPerSecond, res.AvaTaxCalls, res.MinimumCalls)
+	}
+	return r, nil
+}
+
+// round is the ratios of a pass.
+func (r *runResult) round() round {
+	x := round{FloorRatioToCeiling: r.FloorRatioToCeiling, RatioToCeiling: r.RatioToCeiling, RatioToFloor: r.RatioToFloor}
+	if r.Ceiling != nil {
+		x.CeilingPerSecond = r.Ceiling.PerSecond
+	}
+	if r.Floor != nil {
+		x.FloorPerSecond = r.Floor.PerSecond
+	}
+	if r.E2E != nil {
+		x.EventsPerSecond, x.CPUPerEventMS = r.E2E.EventsPerSecond, r.E2E.CPUPerEventMS
+	}
+	return x
+}
+
+// median is the round of the median end-to-end ratio to the ceiling (of
+// the median of what was measured, when not both were): the lower middle
+// one of an even count.
+func median(rounds []*runResult) *runResult {
+	key := func(r *runResult) float64 {
+		switch {
+		case r.RatioToCeiling > 0:
+			return r.RatioToCeiling
+		case r.E2E != nil:
+			return r.E2E.EventsPerSecond
+		case r.Floor != nil:
+			return r.Floor.PerSecond
+		case r.Ceiling != nil:
+			return r.Ceiling.PerSecond
+		}
+		return 0
+	}
+	sorted := slices.Clone(rounds)
+	slices.SortStableFunc(sorted, func(a, b *runResult) int { return cmp.Compare(key(a), key(b)) })
+	return sorted[(len(sorted)-1)/2]
 }
 
 func (b *bench) dlq(ctx context.Context) int {

@@ -110,6 +110,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.SetOutput(out)
 	conc := fs.String("concurrency", strconv.Itoa(worker.DefaultOptions.Concurrency),
 		"worker concurrency (TAXBRIDGE_CONCURRENCY); a comma-separated list runs phases ceiling..slow for each")
+	rounds := fs.Int("rounds", 1, "measure ceiling, floor and end to end this many times in turn and report the round of the median ratio, with the range")
 	mapFlag := fs.Int("max-ack-pending", 1000, "MaxAckPending of the worker's consumer (and the ceiling's)")
 	lifecycles := fs.Int("lifecycles", 2000, "order lifecycles in the ceiling and end-to-end backlog (8 events each on average)")
 	latLC := fs.Int("latency-lifecycles", 600, "order lifecycles driven in the closed loop that measures latency")
@@ -138,7 +139,10 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	cfg := &config{MaxAckPending: *mapFlag, Latency: *latency, JSON: *jsonOut, CPUProfile: *cpu, MemProfile: *memp, Scale: *scale}
+	if *rounds < 1 {
+		return nil, fmt.Errorf("-rounds %d: want 1 or more", *rounds)
+	}
+	cfg := &config{Rounds: *rounds, MaxAckPending: *mapFlag, Latency: *latency, JSON: *jsonOut, CPUProfile: *cpu, MemProfile: *memp, Scale: *scale}
 	cfg.MemUniqueAddresses, cfg.Audit = *uniqueAddr, *auditFlag
 	cfg.SlowMode, cfg.SlowInFlight, cfg.Runner, cfg.AvaTaxMaxConcurrency = *slowMode, *slowInFlight, *runner, *avaConc
 	if cfg.Runner != "taxbridge" && cfg.Runner != "pool" {
@@ -242,7 +246,7 @@ func printTable(out io.Writer, rep *Report) {
 		if x := r.Floor; x != nil {
 			ratio := ""
 			if r.Ceiling != nil {
-				ratio = fmt.Sprintf("%.2f of the ceiling; ", r.FloorRatioToCeiling)
+				ratio = fmt.Sprintf("%.2f of the ceiling%s; ", r.FloorRatioToCeiling, spread(r.Rounds, func(x round) float64 { return x.FloorRatioToCeiling }))
 			}
 			sbCPU := ""
 			if x.SandboxCPUPerEventMS > 0 {
@@ -255,10 +259,10 @@ func printTable(out io.Writer, rep *Report) {
 		if x := r.E2E; x != nil {
 			ratio := ""
 			if r.Ceiling != nil {
-				ratio = fmt.Sprintf("%.2f of the ceiling; ", r.RatioToCeiling)
+				ratio = fmt.Sprintf("%.2f of the ceiling%s; ", r.RatioToCeiling, spread(r.Rounds, func(x round) float64 { return x.RatioToCeiling }))
 			}
 			if r.Floor != nil {
-				ratio += fmt.Sprintf("%.2f of the floor; ", r.RatioToFloor)
+				ratio += fmt.Sprintf("%.2f of the floor%s; ", r.RatioToFloor, spread(r.Rounds, func(x round) float64 { return x.RatioToFloor }))
 			}
 			row("2", "taxbridge, AvaTax 0 ms: backlog", c, fmt.Sprintf("%.0f events/s", x.EventsPerSecond),
 				fmt.Sprintf("%s%d lifecycles, %d events (%d actions) in %.2fs; %d AvaTax document calls (min %d), %d address resolutions",
@@ -348,4 +352,17 @@ func ceilAllocs(c *ceilingResult) string {
 		return "not run"
 	}
 	return fmt.Sprintf("%.0f allocs, %.1f KiB", c.AllocsPerMsg, c.BytesPerMsg/1024)
+}
+
+// spread says over how many rounds a ratio was measured and its range,
+// when there were several.
+func spread(rounds []round, ratio func(round) float64) string {
+	if len(rounds) < 2 {
+		return ""
+	}
+	lo, hi := ratio(rounds[0]), ratio(rounds[0])
+	for _, x := range rounds[1:] {
+		lo, hi = min(lo, ratio(x)), max(hi, ratio(x))
+	}
+	return fmt.Sprintf(" (%d rounds: %.2f–%.2f)", len(rounds), lo, hi)
 }

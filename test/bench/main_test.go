@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestSmoke(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "bench.json")
 	cfg, err := parseFlags([]string{"-concurrency", "4", "-lifecycles", "60", "-latency-lifecycles", "12",
-		"-latency", "20ms", "-slow-lifecycles", "12", "-calls-lifecycles", "2", "-mem-orders", "30", "-json", out}, io.Discard)
+		"-latency", "20ms", "-slow-lifecycles", "12", "-calls-lifecycles", "2", "-mem-orders", "30", "-rounds", "2", "-json", out}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +59,9 @@ func TestSmoke(t *testing.T) {
 		len(r.Latency) != 2 || r.Latency[1].Samples == 0 || r.Slow == nil || r.Slow.CallsPerSecond <= 0 {
 		t.Fatalf("missing figures:\n%s", raw)
 	}
+	if len(r.Rounds) != 2 || !slices.ContainsFunc(r.Rounds, func(x round) bool { return x.RatioToCeiling == r.RatioToCeiling }) {
+		t.Errorf("rounds %+v do not hold the reported ratio %.3f", r.Rounds, r.RatioToCeiling)
+	}
 	if r.E2E.AvaTaxCalls != r.E2E.MinimumCalls {
 		t.Errorf("end to end: %d AvaTax document calls, want %d", r.E2E.AvaTaxCalls, r.E2E.MinimumCalls)
 	}
@@ -82,7 +86,7 @@ func TestSmoke(t *testing.T) {
 	if back.Memory == nil || len(back.Memory.Points) != 2 || back.Memory.Points[1].OpenOrders != 30 {
 		t.Errorf("memory points: %+v", back.Memory)
 	}
-	for _, want := range []string{"ceiling", "floor", "backlog", "latency", "AvaTax calls/s", "calls per lifecycle", "worker heap", "targets"} {
+	for _, want := range []string{"ceiling", "floor", "backlog", "latency", "AvaTax calls/s", "calls per lifecycle", "worker heap", "targets", "(2 rounds: "} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
@@ -97,9 +101,32 @@ func TestFlags(t *testing.T) {
 	if cfg.Lifecycles != 200 || len(cfg.Concurrency) != 2 || cfg.MemOrders[1] != 10000 || !cfg.has("memory") || cfg.has("ceiling") {
 		t.Errorf("config %+v", cfg)
 	}
-	for _, bad := range [][]string{{"-concurrency", "0"}, {"-phases", "nope"}, {"-mem-orders", "10,5"}, {"-sandbox", "x"}, {"extra"}} {
+	for _, bad := range [][]string{{"-concurrency", "0"}, {"-phases", "nope"}, {"-mem-orders", "10,5"}, {"-sandbox", "x"}, {"-rounds", "0"}, {"extra"}} {
 		if _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	run := func(ratio float64) *runResult {
+		return &runResult{RatioToCeiling: ratio, Ceiling: &ceilingResult{}, E2E: &e2eResult{}}
+	}
+	for _, tc := range []struct {
+		ratios []float64
+		want   float64
+	}{
+		{[]float64{0.4}, 0.4},
+		{[]float64{0.41, 0.32, 0.40}, 0.40},
+		{[]float64{0.5, 0.3, 0.4, 0.2}, 0.3}, // the lower middle one
+		{[]float64{0.3, 0.3, 0.9}, 0.3},
+	} {
+		var rounds []*runResult
+		for _, x := range tc.ratios {
+			rounds = append(rounds, run(x))
+		}
+		if got := median(rounds).RatioToCeiling; got != tc.want {
+			t.Errorf("median of %v = %v, want %v", tc.ratios, got, tc.want)
 		}
 	}
 }
