@@ -67,14 +67,11 @@ func (s *Sandbox) adjust(req *request) (int, any, *apiError) {
 	tm, ex, apiErr := s.calculate(cr, cr.Type)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, lookupErr := s.lookup(req)
+	rec, lookupErr := s.lookupModifiable(req)
 	if lookupErr != nil {
 		return 0, nil, lookupErr
 	}
 	cur := rec.cur()
-	if apiErr := modifiable(rec); apiErr != nil {
-		return 0, nil, apiErr
-	}
 	if cur.Status == avatax.StatusCancelled {
 		return 0, nil, newError(http.StatusBadRequest, "InvalidDocumentStatus", "The document status is invalid for this operation.",
 			"A cancelled document cannot be adjusted.", "IncorrectData")
@@ -262,11 +259,8 @@ func (s *Sandbox) settle(req *request) (int, any, *apiError) {
 func (s *Sandbox) transition(req *request, fn func(rec *docRecord, tm *avatax.TransactionModel) *apiError) (int, any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, apiErr := s.lookup(req)
+	rec, apiErr := s.lookupModifiable(req)
 	if apiErr != nil {
-		return 0, nil, apiErr
-	}
-	if apiErr := modifiable(rec); apiErr != nil {
 		return 0, nil, apiErr
 	}
 	// Work on a copy so that a failed check changes nothing.

@@ -338,12 +338,17 @@ func (s *Sandbox) get(req *request) (int, any, *apiError) {
 	return http.StatusOK, render(rec.latest(), renderOpts{include: req.query["$include"], history: rec.versions}), nil
 }
 
-// modifiable checks that a document may change.
-func modifiable(rec *docRecord) *apiError {
-	if rec.locked {
-		return errLocked(rec.cur().Code)
+// lookupModifiable finds the by-code document of req and checks that it
+// may change. s.mu must be held.
+func (s *Sandbox) lookupModifiable(req *request) (*docRecord, *apiError) {
+	rec, apiErr := s.lookup(req)
+	if apiErr != nil {
+		return nil, apiErr
 	}
-	return nil
+	if rec.locked {
+		return nil, errLocked(rec.cur().Code)
+	}
+	return rec, nil
 }
 
 func (s *Sandbox) touch(tm *avatax.TransactionModel) {
@@ -389,11 +394,8 @@ func (s *Sandbox) void(req *request) (int, any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, apiErr := s.lookup(req)
+	rec, apiErr := s.lookupModifiable(req)
 	if apiErr != nil {
-		return 0, nil, apiErr
-	}
-	if apiErr := modifiable(rec); apiErr != nil {
 		return 0, nil, apiErr
 	}
 	cur := rec.cur()
