@@ -24,6 +24,9 @@ var allPhases = []string{"ceiling", "floor", "e2e", "latency", "slow", "calls", 
 // config is what the flags set.
 type config struct {
 	Concurrency []int `json:"concurrency"`
+	// CPUs runs ceiling..slow once per count, with the process and the
+	// sandbox limited to that many CPUs (limitCPUs); empty: as started.
+	CPUs []int `json:"cpus,omitempty"`
 	// Rounds repeats ceiling, floor and end to end, one after the other,
 	// and reports the round of the median ratio: a machine shared with
 	// others drifts by more than a tenth between runs.
@@ -87,7 +90,9 @@ type machine struct {
 // runResult is one worker concurrency: ceiling, taxbridge at zero AvaTax
 // latency (drain and closed loop), taxbridge at the configured latency.
 type runResult struct {
-	Concurrency     int            `json:"concurrency"`
+	Concurrency int `json:"concurrency"`
+	// CPUs is GOMAXPROCS during the run: the CPUs it had.
+	CPUs            int            `json:"cpus"`
 	PullMaxMessages int            `json:"pull_max_messages"`
 	MaxAckPending   int            `json:"max_ack_pending"`
 	Ceiling         *ceilingResult `json:"ceiling,omitempty"`
@@ -135,6 +140,8 @@ type e2eResult struct {
 	// load generator) and the sandbox's child process.
 	CPUPerEventMS        float64 `json:"process_cpu_ms_per_event"`
 	SandboxCPUPerEventMS float64 `json:"sandbox_cpu_ms_per_event,omitempty"`
+	// CPUsBusy counts this process and the sandbox's.
+	CPUsBusy float64 `json:"cpus_busy"`
 	// RecordBytes is the size of an order's record in KV at the end of its
 	// lifecycle: what every event reads, decodes, encodes and writes.
 	RecordBytesMean int            `json:"record_bytes_mean"`
@@ -256,6 +263,8 @@ type bench struct {
 	// captured is what taxbridge sent for each event of each template
 	// (captureSteps), once per run: the capture's ids are fixed.
 	captured map[*template]map[string][]step
+	// rounds counts the rounds run so far.
+	rounds int
 }
 
 func (b *bench) progress(format string, args ...any) {
@@ -289,12 +298,18 @@ func Run(ctx context.Context, cfg *config, log io.Writer) (*Report, error) {
 	e.runner = cfg.Runner
 	defer e.close()
 	b := &bench{cfg: cfg, e: e, ts: ts, rep: rep, start: time.Now(), log: log, cpuOut: cfg.CPUProfile, memOut: cfg.MemProfile}
+	cpus := cfg.CPUs
+	if len(cpus) == 0 {
+		cpus = []int{0}
+	}
 	for _, c := range cfg.Concurrency {
-		r, err := b.run(ctx, c)
-		if err != nil {
-			return nil, err
+		for _, n := range cpus {
+			r, err := b.runOn(ctx, c, n)
+			if err != nil {
+				return nil, err
+			}
+			rep.Runs = append(rep.Runs, r)
 		}
-		rep.Runs = append(rep.Runs, r)
 	}
 	if cfg.has("calls") {
 		if err := b.callsPerFlow(ctx, cfg.Concurrency[0]); err != nil {
@@ -310,6 +325,24 @@ func Run(ctx context.Context, cfg *config, log io.Writer) (*Report, error) {
 	rep.Machine.LoadAvgEnd = loadavg()
 	rep.Targets = targets(rep)
 	return rep, nil
+}
+
+// runOn is run with the process limited to n CPUs (0: as started).
+func (b *bench) runOn(ctx context.Context, c, n int) (*runResult, error) {
+	if n > 0 {
+		restore, err := limitCPUs(n)
+		if err != nil {
+			return nil, err
+		}
+		defer restore()
+		b.progress("limited to %d CPUs (the sandbox child too), GOMAXPROCS %d", n, n)
+	}
+	r, err := b.run(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	r.CPUs = runtime.GOMAXPROCS(0)
+	return r, nil
 }
 
 func (b *bench) run(ctx context.Context, c int) (*runResult, error) {
@@ -369,9 +402,12 @@ func (b *bench) round(ctx context.Context, c, i int) (*runResult, error) {
 		at = fmt.Sprintf("round %d: ", i+1)
 	}
 	prefix := fmt.Sprintf("E2E-c%d", c)
-	if i > 0 {
-		prefix += fmt.Sprintf("-r%d", i) // new orders: the records of the last round stay
+	if b.rounds > 0 {
+		// New orders and event ids: the records of earlier rounds stay,
+		// and the stream would drop their ids as duplicates.
+		prefix += fmt.Sprintf("-r%d", b.rounds)
 	}
+	b.rounds++
 	lcs := b.ts.mixed(prefix, b.cfg.Lifecycles)
 	msgs := interleave(lcs)
 	// In flight at once: a message in each slot and a buffer per Consume.
@@ -536,6 +572,7 @@ func (b *bench) drain(ctx context.Context, c int, lcs []lifecycleT, msgs []msg) 
 	}
 	res.Seconds = end.Sub(start).Seconds()
 	res.EventsPerSecond = float64(evs) / res.Seconds
+	res.CPUsBusy = busy(res.CPUPerEventMS+res.SandboxCPUPerEventMS, res.EventsPerSecond)
 	res.WorkerLog = w.logs.snapshot()
 	b.e.results.settle()
 	r1, e1 := b.e.results.counts()
@@ -991,16 +1028,20 @@ const memFlatBytesPerOrder = 32
 func targets(rep *Report) []target {
 	var out []target
 	for _, r := range rep.Runs {
+		on := ""
+		if len(rep.Config.CPUs) > 0 {
+			on = fmt.Sprintf(", %d CPUs", r.CPUs)
+		}
 		if r.E2E != nil && r.Ceiling != nil {
 			out = append(out, target{
-				Name:     fmt.Sprintf("end to end ≥ half the ceiling (concurrency %d)", r.Concurrency),
+				Name:     fmt.Sprintf("end to end ≥ half the ceiling (concurrency %d%s)", r.Concurrency, on),
 				Measured: fmt.Sprintf("%.0f / %.0f = %.2f", r.E2E.EventsPerSecond, r.Ceiling.PerSecond, r.RatioToCeiling),
 				Target:   "≥ 0.50", Met: r.RatioToCeiling >= 0.5,
 			})
 		}
 		if r.Slow != nil {
 			out = append(out, target{
-				Name:     fmt.Sprintf("AvaTax calls/s at %.0f ms ≥ 90%% of concurrency ÷ latency (concurrency %d)", r.Slow.LatencyMS, r.Concurrency),
+				Name:     fmt.Sprintf("AvaTax calls/s at %.0f ms ≥ 90%% of concurrency ÷ latency (concurrency %d%s)", r.Slow.LatencyMS, r.Concurrency, on),
 				Measured: fmt.Sprintf("%.1f / %.0f = %.2f", r.Slow.RatioToBound*r.Slow.BoundCallsPerSecond, r.Slow.BoundCallsPerSecond, r.Slow.RatioToBound),
 				Target:   "≥ 0.90", Met: r.Slow.RatioToBound >= 0.9,
 			})

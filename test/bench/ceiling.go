@@ -27,6 +27,7 @@ type ceilingResult struct {
 	PerSecond     float64 `json:"messages_per_second"`
 	CASConflicts  int64   `json:"cas_conflicts"`
 	CPUPerMsgMS   float64 `json:"process_cpu_ms_per_message"`
+	CPUsBusy      float64 `json:"cpus_busy"`
 	AllocsPerMsg  float64 `json:"process_allocs_per_message"`
 	BytesPerMsg   float64 `json:"process_bytes_per_message"`
 	PublishSecond float64 `json:"publish_seconds"`
@@ -76,9 +77,14 @@ func runCeiling(ctx context.Context, e *env, msgs []msg, concurrency int, run st
 		return nil, fmt.Errorf("ceiling: %d KV operations failed", f)
 	}
 	a, b := allocs.per(len(msgs))
-	return &ceilingResult{Messages: len(msgs), Seconds: secs, PerSecond: float64(len(msgs)) / secs, CPUPerMsgMS: ms(cpu) / float64(len(msgs)),
+	perSec, cpuMS := float64(len(msgs))/secs, ms(cpu)/float64(len(msgs))
+	return &ceilingResult{Messages: len(msgs), Seconds: secs, PerSecond: perSec, CPUPerMsgMS: cpuMS, CPUsBusy: busy(cpuMS, perSec),
 		CASConflicts: conflicts.Load(), AllocsPerMsg: a, BytesPerMsg: b, PublishSecond: pubSecs}, nil
 }
+
+// busy is how many CPUs were busy on average when each of perSecond
+// messages a second took cpuMS milliseconds of CPU.
+func busy(cpuMS, perSecond float64) float64 { return cpuMS * perSecond / 1000 }
 
 // casWrite writes value at revision rev (0: creates it), and when another
 // writer got in between, at the revision read again, as taxbridge's

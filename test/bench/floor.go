@@ -228,6 +228,8 @@ type floorResult struct {
 	CASConflicts         int64   `json:"cas_conflicts"`
 	CPUPerMsgMS          float64 `json:"process_cpu_ms_per_message"`
 	SandboxCPUPerEventMS float64 `json:"sandbox_cpu_ms_per_message,omitempty"`
+	// CPUsBusy counts this process and the sandbox's.
+	CPUsBusy float64 `json:"cpus_busy"`
 }
 
 // runFloor replays the captured steps of every event of lcs, in the order
@@ -364,5 +366,6 @@ func (b *bench) runFloor(ctx context.Context, c int, lcs []lifecycleT, msgs []ms
 	res.Seconds, res.PerSecond = secs, float64(len(msgs))/secs
 	res.CPUPerMsgMS = ms(cpu) / float64(len(msgs))
 	res.SandboxCPUPerEventMS = ms(be.cpu()-sb0) / float64(len(msgs))
+	res.CPUsBusy = busy(res.CPUPerMsgMS+res.SandboxCPUPerEventMS, res.PerSecond)
 	return res, nil
 }

@@ -29,6 +29,7 @@
 //	go run ./test/bench -phases memory -mem-orders 10000,100000
 //	go run ./test/bench -concurrency 8,16,32,64 -phases ceiling,e2e,slow
 //	go run ./test/bench -cpuprofile cpu.out -phases ceiling,e2e
+//	go run ./test/bench -cpus 1,2 -phases ceiling,floor,e2e -rounds 5   # how the ratios move with CPUs
 //
 // Flags starting with -x- and -runner pool are experiments that change how
 // the load is shaped or how the worker consumes, to test a hypothesis; the
@@ -110,6 +111,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.SetOutput(out)
 	conc := fs.String("concurrency", strconv.Itoa(worker.DefaultOptions.Concurrency),
 		"worker concurrency (TAXBRIDGE_CONCURRENCY); a comma-separated list runs phases ceiling..slow for each")
+	cpus := fs.String("cpus", "", "run phases ceiling..slow once for each of these CPU counts, comma-separated, as if the machine had that many: the process and the sandbox child pinned to the first N CPUs, GOMAXPROCS N (Linux; default: as started)")
 	rounds := fs.Int("rounds", 1, "measure ceiling, floor and end to end this many times in turn and report the round of the median ratio, with the range")
 	mapFlag := fs.Int("max-ack-pending", 1000, "MaxAckPending of the worker's consumer (and the ceiling's)")
 	lifecycles := fs.Int("lifecycles", 2000, "order lifecycles in the ceiling and end-to-end backlog (8 events each on average)")
@@ -161,6 +163,16 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	var err error
 	if cfg.Concurrency, err = intList(*conc); err != nil || len(cfg.Concurrency) == 0 {
 		return nil, fmt.Errorf("-concurrency %q: want positive integers separated by commas", *conc)
+	}
+	if *cpus != "" {
+		if cfg.CPUs, err = intList(*cpus); err != nil {
+			return nil, fmt.Errorf("-cpus %q: want positive integers separated by commas", *cpus)
+		}
+		for _, n := range cfg.CPUs {
+			if n > runtime.NumCPU() {
+				return nil, fmt.Errorf("-cpus %d: this machine has %d CPUs", n, runtime.NumCPU())
+			}
+		}
 	}
 	if *inFlight != "" {
 		if cfg.InFlight, err = intList(*inFlight); err != nil {
@@ -238,10 +250,13 @@ func printTable(out io.Writer, rep *Report) {
 	row("#", "measure", "concurrency", "value", "detail")
 	for _, r := range rep.Runs {
 		c := strconv.Itoa(r.Concurrency)
+		if len(rep.Config.CPUs) > 0 {
+			c += fmt.Sprintf(" on %d CPUs", r.CPUs)
+		}
 		if x := r.Ceiling; x != nil {
 			row("1", "ceiling: consume + KV get + KV CAS + ack", c, fmt.Sprintf("%.0f msg/s", x.PerSecond),
-				fmt.Sprintf("%d messages in %.2fs; %.3f ms CPU per message; PullMaxMessages %d × %d Consume, MaxAckPending %d",
-					x.Messages, x.Seconds, x.CPUPerMsgMS, r.PullMaxMessages, r.Concurrency, r.MaxAckPending))
+				fmt.Sprintf("%d messages in %.2fs; %.3f ms CPU per message, %.2f of %d CPUs busy; PullMaxMessages %d × %d Consume, MaxAckPending %d",
+					x.Messages, x.Seconds, x.CPUPerMsgMS, x.CPUsBusy, r.CPUs, r.PullMaxMessages, r.Concurrency, r.MaxAckPending))
 		}
 		if x := r.Floor; x != nil {
 			ratio := ""
@@ -253,8 +268,8 @@ func printTable(out io.Writer, rep *Report) {
 				sbCPU = fmt.Sprintf(", sandbox process %.3f ms more", x.SandboxCPUPerEventMS)
 			}
 			row("1", "floor: taxbridge's KV writes, AvaTax calls and publishes replayed, no logic", c, fmt.Sprintf("%.0f msg/s", x.PerSecond),
-				fmt.Sprintf("%s%d messages in %.2fs; %d KV writes, %d AvaTax calls, %d publishes; %.3f ms CPU per message%s",
-					ratio, x.Messages, x.Seconds, x.KVWrites, x.AvaTaxCalls, x.Publishes, x.CPUPerMsgMS, sbCPU))
+				fmt.Sprintf("%s%d messages in %.2fs; %d KV writes, %d AvaTax calls, %d publishes; %.3f ms CPU per message%s; %.2f of %d CPUs busy",
+					ratio, x.Messages, x.Seconds, x.KVWrites, x.AvaTaxCalls, x.Publishes, x.CPUPerMsgMS, sbCPU, x.CPUsBusy, r.CPUs))
 		}
 		if x := r.E2E; x != nil {
 			ratio := ""
@@ -276,7 +291,7 @@ func printTable(out io.Writer, rep *Report) {
 				cpuRatio = fmt.Sprintf("; ceiling %.3f ms per message: CPU ratio %.2f", r.Ceiling.CPUPerMsgMS, r.CPURatio)
 			}
 			row("2", "taxbridge CPU per event (worker + nats-server)", c, fmt.Sprintf("%.3f ms", x.CPUPerEventMS),
-				fmt.Sprintf("%s%s", sbCPU, cpuRatio))
+				fmt.Sprintf("%s%s; %.2f of %d CPUs busy", sbCPU, cpuRatio, x.CPUsBusy, r.CPUs))
 			row("5", "allocations per event (whole process)", c, fmt.Sprintf("%.0f allocs", x.AllocsPerEvent),
 				fmt.Sprintf("%.1f KiB per event (ceiling: %s); order record in KV %d B on average, %d B at most",
 					x.BytesPerEvent/1024, ceilAllocs(r.Ceiling), x.RecordBytesMean, x.RecordBytesMax))

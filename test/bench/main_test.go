@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +30,14 @@ func TestSmoke(t *testing.T) {
 		t.Skip("starts nats-server and the sandbox; skipped with -short")
 	}
 	out := filepath.Join(t.TempDir(), "bench.json")
-	cfg, err := parseFlags([]string{"-concurrency", "4", "-lifecycles", "60", "-latency-lifecycles", "12",
-		"-latency", "20ms", "-slow-lifecycles", "12", "-calls-lifecycles", "2", "-mem-orders", "30", "-rounds", "2", "-json", out}, io.Discard)
+	args := []string{"-concurrency", "4", "-lifecycles", "60", "-latency-lifecycles", "12",
+		"-latency", "20ms", "-slow-lifecycles", "12", "-calls-lifecycles", "2", "-mem-orders", "30", "-rounds", "2", "-json", out}
+	cpus := 0
+	if runtime.GOOS == "linux" {
+		cpus = runtime.NumCPU() // every CPU: limitCPUs runs, and nothing slows down
+		args = append(args, "-cpus", strconv.Itoa(cpus))
+	}
+	cfg, err := parseFlags(args, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +70,12 @@ func TestSmoke(t *testing.T) {
 	}
 	if len(r.Rounds) != 2 || !slices.ContainsFunc(r.Rounds, func(x round) bool { return x.RatioToCeiling == r.RatioToCeiling }) {
 		t.Errorf("rounds %+v do not hold the reported ratio %.3f", r.Rounds, r.RatioToCeiling)
+	}
+	if cpus > 0 && (r.CPUs != cpus || !strings.Contains(table.String(), fmt.Sprintf("4 on %d CPUs", cpus))) {
+		t.Errorf("run on %d CPUs, want %d, and the table to say so:\n%s", r.CPUs, cpus, table.String())
+	}
+	if r.Ceiling.CPUsBusy <= 0 || r.E2E.CPUsBusy <= 0 {
+		t.Errorf("CPUs busy: ceiling %.2f, end to end %.2f", r.Ceiling.CPUsBusy, r.E2E.CPUsBusy)
 	}
 	if r.E2E.AvaTaxCalls != r.E2E.MinimumCalls {
 		t.Errorf("end to end: %d AvaTax document calls, want %d", r.E2E.AvaTaxCalls, r.E2E.MinimumCalls)
@@ -101,7 +116,7 @@ func TestFlags(t *testing.T) {
 	if cfg.Lifecycles != 200 || len(cfg.Concurrency) != 2 || cfg.MemOrders[1] != 10000 || !cfg.has("memory") || cfg.has("ceiling") {
 		t.Errorf("config %+v", cfg)
 	}
-	for _, bad := range [][]string{{"-concurrency", "0"}, {"-phases", "nope"}, {"-mem-orders", "10,5"}, {"-sandbox", "x"}, {"-rounds", "0"}, {"extra"}} {
+	for _, bad := range [][]string{{"-concurrency", "0"}, {"-phases", "nope"}, {"-mem-orders", "10,5"}, {"-sandbox", "x"}, {"-rounds", "0"}, {"-cpus", "0"}, {"-cpus", "100000"}, {"extra"}} {
 		if _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
