@@ -335,7 +335,7 @@ func (b *bench) runOn(ctx context.Context, c, n int) (*runResult, error) {
 			return nil, err
 		}
 		defer restore()
-		b.progress("limited to %d CPUs (the sandbox child too), GOMAXPROCS %d", n, n)
+		b.progress("limited to %s (the sandbox child too), GOMAXPROCS %d", cpus(n), n)
 	}
 	r, err := b.run(ctx, c)
 	if err != nil {
@@ -1030,7 +1030,7 @@ func targets(rep *Report) []target {
 	for _, r := range rep.Runs {
 		on := ""
 		if len(rep.Config.CPUs) > 0 {
-			on = fmt.Sprintf(", %d CPUs", r.CPUs)
+			on = ", " + cpus(r.CPUs)
 		}
 		if r.E2E != nil && r.Ceiling != nil {
 			out = append(out, target{

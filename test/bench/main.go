@@ -251,12 +251,12 @@ func printTable(out io.Writer, rep *Report) {
 	for _, r := range rep.Runs {
 		c := strconv.Itoa(r.Concurrency)
 		if len(rep.Config.CPUs) > 0 {
-			c += fmt.Sprintf(" on %d CPUs", r.CPUs)
+			c += " on " + cpus(r.CPUs)
 		}
 		if x := r.Ceiling; x != nil {
 			row("1", "ceiling: consume + KV get + KV CAS + ack", c, fmt.Sprintf("%.0f msg/s", x.PerSecond),
-				fmt.Sprintf("%d messages in %.2fs; %.3f ms CPU per message, %.2f of %d CPUs busy; PullMaxMessages %d × %d Consume, MaxAckPending %d",
-					x.Messages, x.Seconds, x.CPUPerMsgMS, x.CPUsBusy, r.CPUs, r.PullMaxMessages, r.Concurrency, r.MaxAckPending))
+				fmt.Sprintf("%d messages in %.2fs; %.3f ms CPU per message, %.2f of %s busy; PullMaxMessages %d × %d Consume, MaxAckPending %d",
+					x.Messages, x.Seconds, x.CPUPerMsgMS, x.CPUsBusy, cpus(r.CPUs), r.PullMaxMessages, r.Concurrency, r.MaxAckPending))
 		}
 		if x := r.Floor; x != nil {
 			ratio := ""
@@ -268,8 +268,8 @@ func printTable(out io.Writer, rep *Report) {
 				sbCPU = fmt.Sprintf(", sandbox process %.3f ms more", x.SandboxCPUPerEventMS)
 			}
 			row("1", "floor: taxbridge's KV writes, AvaTax calls and publishes replayed, no logic", c, fmt.Sprintf("%.0f msg/s", x.PerSecond),
-				fmt.Sprintf("%s%d messages in %.2fs; %d KV writes, %d AvaTax calls, %d publishes; %.3f ms CPU per message%s; %.2f of %d CPUs busy",
-					ratio, x.Messages, x.Seconds, x.KVWrites, x.AvaTaxCalls, x.Publishes, x.CPUPerMsgMS, sbCPU, x.CPUsBusy, r.CPUs))
+				fmt.Sprintf("%s%d messages in %.2fs; %d KV writes, %d AvaTax calls, %d publishes; %.3f ms CPU per message%s; %.2f of %s busy",
+					ratio, x.Messages, x.Seconds, x.KVWrites, x.AvaTaxCalls, x.Publishes, x.CPUPerMsgMS, sbCPU, x.CPUsBusy, cpus(r.CPUs)))
 		}
 		if x := r.E2E; x != nil {
 			ratio := ""
@@ -291,7 +291,7 @@ func printTable(out io.Writer, rep *Report) {
 				cpuRatio = fmt.Sprintf("; ceiling %.3f ms per message: CPU ratio %.2f", r.Ceiling.CPUPerMsgMS, r.CPURatio)
 			}
 			row("2", "taxbridge CPU per event (worker + nats-server)", c, fmt.Sprintf("%.3f ms", x.CPUPerEventMS),
-				fmt.Sprintf("%s%s; %.2f of %d CPUs busy", sbCPU, cpuRatio, x.CPUsBusy, r.CPUs))
+				fmt.Sprintf("%s%s; %.2f of %s busy", sbCPU, cpuRatio, x.CPUsBusy, cpus(r.CPUs)))
 			row("5", "allocations per event (whole process)", c, fmt.Sprintf("%.0f allocs", x.AllocsPerEvent),
 				fmt.Sprintf("%.1f KiB per event (ceiling: %s); order record in KV %d B on average, %d B at most",
 					x.BytesPerEvent/1024, ceilAllocs(r.Ceiling), x.RecordBytesMean, x.RecordBytesMax))
@@ -360,6 +360,14 @@ func printTable(out io.Writer, rep *Report) {
 	for _, p := range rep.Problems {
 		fmt.Fprintln(out, "PROBLEM:", p)
 	}
+}
+
+// cpus says "1 CPU" or "n CPUs".
+func cpus(n int) string {
+	if n == 1 {
+		return "1 CPU"
+	}
+	return fmt.Sprintf("%d CPUs", n)
 }
 
 func ceilAllocs(c *ceilingResult) string {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -32,10 +31,10 @@ func TestSmoke(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bench.json")
 	args := []string{"-concurrency", "4", "-lifecycles", "60", "-latency-lifecycles", "12",
 		"-latency", "20ms", "-slow-lifecycles", "12", "-calls-lifecycles", "2", "-mem-orders", "30", "-rounds", "2", "-json", out}
-	cpus := 0
+	ncpu := 0
 	if runtime.GOOS == "linux" {
-		cpus = runtime.NumCPU() // every CPU: limitCPUs runs, and nothing slows down
-		args = append(args, "-cpus", strconv.Itoa(cpus))
+		ncpu = runtime.NumCPU() // every CPU: limitCPUs runs, and nothing slows down
+		args = append(args, "-cpus", strconv.Itoa(ncpu))
 	}
 	cfg, err := parseFlags(args, io.Discard)
 	if err != nil {
@@ -71,8 +70,8 @@ func TestSmoke(t *testing.T) {
 	if len(r.Rounds) != 2 || !slices.ContainsFunc(r.Rounds, func(x round) bool { return x.RatioToCeiling == r.RatioToCeiling }) {
 		t.Errorf("rounds %+v do not hold the reported ratio %.3f", r.Rounds, r.RatioToCeiling)
 	}
-	if cpus > 0 && (r.CPUs != cpus || !strings.Contains(table.String(), fmt.Sprintf("4 on %d CPUs", cpus))) {
-		t.Errorf("run on %d CPUs, want %d, and the table to say so:\n%s", r.CPUs, cpus, table.String())
+	if ncpu > 0 && (r.CPUs != ncpu || !strings.Contains(table.String(), "4 on "+cpus(ncpu))) {
+		t.Errorf("run on %d CPUs, want %d, and the table to say so:\n%s", r.CPUs, ncpu, table.String())
 	}
 	if r.Ceiling.CPUsBusy <= 0 || r.E2E.CPUsBusy <= 0 {
 		t.Errorf("CPUs busy: ceiling %.2f, end to end %.2f", r.Ceiling.CPUsBusy, r.E2E.CPUsBusy)
