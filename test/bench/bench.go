@@ -298,12 +298,12 @@ func Run(ctx context.Context, cfg *config, log io.Writer) (*Report, error) {
 	e.runner = cfg.Runner
 	defer e.close()
 	b := &bench{cfg: cfg, e: e, ts: ts, rep: rep, start: time.Now(), log: log, cpuOut: cfg.CPUProfile, memOut: cfg.MemProfile}
-	cpus := cfg.CPUs
-	if len(cpus) == 0 {
-		cpus = []int{0}
+	counts := cfg.CPUs
+	if len(counts) == 0 {
+		counts = []int{0} // as started
 	}
 	for _, c := range cfg.Concurrency {
-		for _, n := range cpus {
+		for _, n := range counts {
 			r, err := b.runOn(ctx, c, n)
 			if err != nil {
 				return nil, err

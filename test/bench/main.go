@@ -111,7 +111,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.SetOutput(out)
 	conc := fs.String("concurrency", strconv.Itoa(worker.DefaultOptions.Concurrency),
 		"worker concurrency (TAXBRIDGE_CONCURRENCY); a comma-separated list runs phases ceiling..slow for each")
-	cpus := fs.String("cpus", "", "run phases ceiling..slow once for each of these CPU counts, comma-separated, as if the machine had that many: the process and the sandbox child pinned to the first N CPUs, GOMAXPROCS N (Linux; default: as started)")
+	cpuList := fs.String("cpus", "", "run phases ceiling..slow once for each of these CPU counts, comma-separated, as if the machine had that many: the process and the sandbox child pinned to the first N CPUs, GOMAXPROCS N (Linux; default: as started)")
 	rounds := fs.Int("rounds", 1, "measure ceiling, floor and end to end this many times in turn and report the round of the median ratio, with the range")
 	mapFlag := fs.Int("max-ack-pending", 1000, "MaxAckPending of the worker's consumer (and the ceiling's)")
 	lifecycles := fs.Int("lifecycles", 2000, "order lifecycles in the ceiling and end-to-end backlog (8 events each on average)")
@@ -164,9 +164,9 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	if cfg.Concurrency, err = intList(*conc); err != nil || len(cfg.Concurrency) == 0 {
 		return nil, fmt.Errorf("-concurrency %q: want positive integers separated by commas", *conc)
 	}
-	if *cpus != "" {
-		if cfg.CPUs, err = intList(*cpus); err != nil {
-			return nil, fmt.Errorf("-cpus %q: want positive integers separated by commas", *cpus)
+	if *cpuList != "" {
+		if cfg.CPUs, err = intList(*cpuList); err != nil {
+			return nil, fmt.Errorf("-cpus %q: want positive integers separated by commas", *cpuList)
 		}
 		for _, n := range cfg.CPUs {
 			if n > runtime.NumCPU() {
