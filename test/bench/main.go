@@ -227,6 +227,16 @@ func intList(s string) ([]int, error) {
 	return out, nil
 }
 
+// budgetDetail says how the CPU budget of half the ceiling divides.
+func budgetDetail(b *budget, r *runResult) string {
+	s := fmt.Sprintf("%s fully busy at %.0f events/s (half the ceiling); the floor's I/O takes %.3f ms of it", cpus(r.CPUs), r.Ceiling.PerSecond/2, b.FloorMS)
+	if b.LogicBudgetMS <= 0 {
+		return s + fmt.Sprintf(", more than all: no logic fits; taxbridge's own logic takes %.3f ms now", b.LogicMS)
+	}
+	return s + fmt.Sprintf(", leaving %.3f ms for taxbridge's own logic, which takes %.3f ms now (%.1f× that)",
+		b.LogicBudgetMS, b.LogicMS, b.LogicMS/b.LogicBudgetMS)
+}
+
 func writeJSON(path string, rep *Report) error {
 	raw, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
@@ -292,6 +302,9 @@ func printTable(out io.Writer, rep *Report) {
 			}
 			row("2", "taxbridge CPU per event (worker + nats-server)", c, fmt.Sprintf("%.3f ms", x.CPUPerEventMS),
 				fmt.Sprintf("%s%s; %.2f of %s busy", sbCPU, cpuRatio, x.CPUsBusy, cpus(r.CPUs)))
+			if b := r.Budget; b != nil {
+				row("2", "CPU per event that half the ceiling allows", c, fmt.Sprintf("%.3f ms", b.CPUPerEventMS), budgetDetail(b, r))
+			}
 			row("5", "allocations per event (whole process)", c, fmt.Sprintf("%.0f allocs", x.AllocsPerEvent),
 				fmt.Sprintf("%.1f KiB per event (ceiling: %s); order record in KV %d B on average, %d B at most",
 					x.BytesPerEvent/1024, ceilAllocs(r.Ceiling), x.RecordBytesMean, x.RecordBytesMax))

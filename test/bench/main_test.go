@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -76,6 +77,9 @@ func TestSmoke(t *testing.T) {
 	if r.Ceiling.CPUsBusy <= 0 || r.E2E.CPUsBusy <= 0 {
 		t.Errorf("CPUs busy: ceiling %.2f, end to end %.2f", r.Ceiling.CPUsBusy, r.E2E.CPUsBusy)
 	}
+	if b := r.Budget; b == nil || b.CPUPerEventMS <= 0 || b.FloorMS <= 0 || !strings.Contains(table.String(), "CPU per event that half the ceiling allows") {
+		t.Errorf("budget %+v, or not in the table:\n%s", b, table.String())
+	}
 	if r.E2E.AvaTaxCalls != r.E2E.MinimumCalls {
 		t.Errorf("end to end: %d AvaTax document calls, want %d", r.E2E.AvaTaxCalls, r.E2E.MinimumCalls)
 	}
@@ -141,6 +145,42 @@ func TestMedian(t *testing.T) {
 		}
 		if got := median(rounds).RatioToCeiling; got != tc.want {
 			t.Errorf("median of %v = %v, want %v", tc.ratios, got, tc.want)
+		}
+	}
+}
+
+// TestBudget checks the CPU budget of half the ceiling against figures of
+// a real run (session 7: 2 CPUs, sandbox in a child process), and that it
+// is reported only when the ceiling, the floor and end to end all ran.
+func TestBudget(t *testing.T) {
+	full := func() *runResult {
+		return &runResult{CPUs: 2, Ceiling: &ceilingResult{PerSecond: 16465},
+			Floor: &floorResult{CPUPerMsgMS: 0.129, SandboxCPUPerEventMS: 0.052},
+			E2E:   &e2eResult{CPUPerEventMS: 0.279, SandboxCPUPerEventMS: 0.066}}
+	}
+	near := func(got, want float64) bool { return math.Abs(got-want) < 0.0005 }
+	r := full()
+	b := newBudget(r)
+	if b == nil || !near(b.CPUPerEventMS, 0.243) || !near(b.FloorMS, 0.181) || !near(b.LogicBudgetMS, 0.062) || !near(b.LogicMS, 0.164) {
+		t.Fatalf("budget %+v, want 0.243 ms per event, 0.181 of it the floor's, 0.062 left for logic that takes 0.164", b)
+	}
+	if got := budgetDetail(b, r); !strings.Contains(got, "2 CPUs fully busy at 8232 events/s (half the ceiling)") || !strings.Contains(got, "(2.6× that)") {
+		t.Errorf("detail %q", got)
+	}
+	// A floor heavier than the whole budget leaves no room for logic.
+	r.Floor.CPUPerMsgMS = 0.3
+	if got := budgetDetail(newBudget(r), r); !strings.Contains(got, "no logic fits") {
+		t.Errorf("detail %q", got)
+	}
+	for name, drop := range map[string]func(*runResult){
+		"no ceiling": func(r *runResult) { r.Ceiling = nil },
+		"no floor":   func(r *runResult) { r.Floor = nil },
+		"no e2e":     func(r *runResult) { r.E2E = nil },
+	} {
+		r := full()
+		drop(r)
+		if b := newBudget(r); b != nil {
+			t.Errorf("%s: budget %+v, want none", name, b)
 		}
 	}
 }
