@@ -39,7 +39,7 @@ type Config struct {
 	AvaTaxRateLimit float64 `envconfig:"AVATAX_RATE_LIMIT" default:"0" desc:"AvaTax requests per second per process, retries included; 0: no limit (Avalara publishes none)"`
 	AvaTaxBurst     int     `envconfig:"AVATAX_BURST" default:"10" desc:"requests allowed at once above TAXBRIDGE_AVATAX_RATE_LIMIT"`
 
-	TaxConfigFile string `envconfig:"TAX_CONFIG" desc:"tax configuration file (JSON); empty: the built-in example"`
+	TaxConfigFile string `envconfig:"TAX_CONFIG" desc:"tax configuration file (JSON or YAML); empty: the built-in example"`
 
 	Concurrency int `envconfig:"CONCURRENCY" default:"32" desc:"events processed at once per process"`
 	// AvaTaxMaxConcurrency caps AvaTax requests in flight: fewer than

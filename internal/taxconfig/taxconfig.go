@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/schemas"
 )
@@ -94,9 +96,15 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse validates raw JSON against schemas/taxconfig.schema.json and checks
-// the references between sections. Errors name the offending field.
+// Parse validates a JSON or YAML document against
+// schemas/taxconfig.schema.json and checks the references between
+// sections. Errors name the offending field, as a JSON pointer whatever
+// the format.
 func Parse(raw []byte) (*Config, error) {
+	raw, err := asJSON(raw)
+	if err != nil {
+		return nil, err
+	}
 	compiled, err := schemas.Compile(schemaFile)
 	if err != nil {
 		return nil, err
@@ -117,6 +125,44 @@ func Parse(raw []byte) (*Config, error) {
 }
 
 const schemaFile = "taxconfig.schema.json"
+
+// asJSON returns the document as JSON: as it is when it is a JSON object,
+// else read as YAML and encoded as JSON, so that the schema checks both
+// alike. YAML 1.2 is read: no, off, NO (Norway) stay strings, and a
+// setting written as no instead of false is refused by the schema, naming
+// the setting, rather than taken silently.
+func asJSON(raw []byte) ([]byte, error) {
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '{' {
+		return raw, nil
+	}
+	var doc any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("read as YAML: %w", err)
+	}
+	return json.Marshal(jsonable(doc))
+}
+
+// jsonable makes what YAML decoded encodable as JSON: YAML mapping keys
+// need not be strings (a delivery option named 1 is a number), JSON's are.
+func jsonable(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = jsonable(e)
+		}
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[fmt.Sprint(k)] = jsonable(e)
+		}
+		return m
+	case []any:
+		for i, e := range x {
+			x[i] = jsonable(e)
+		}
+	}
+	return v
+}
 
 func (c *Config) checkReferences() error {
 	var errs []error

@@ -1,8 +1,14 @@
 package taxconfig
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func TestExampleLoads(t *testing.T) {
@@ -42,5 +48,101 @@ func TestParseNamesTheBadField(t *testing.T) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// oslo is a YAML configuration written by hand: comments, flow and block
+// style, a Norwegian stock location (country NO, which YAML 1.1 reads as
+// false) and a delivery option named 1 (a number key in YAML).
+const oslo = `# taxbridge tax configuration
+global:
+  removed_line_item_states: [removed, cancelled]
+  commitable_parcel_states:
+    - dispatched
+  estimation_stock_location: WH-OSLO
+  taxes_included_in_price: true
+sales_channels:
+  web: {tax_provider: avalara}
+provider:
+  company_code: DEFAULT
+  shipping_fees:
+    1: {tax_code: FR020100, item_code: SHIPPING}
+stock_locations:
+  WH-OSLO:
+    location_code: OSL
+    address: {lines: [Karl Johans gate 1], city: Oslo, zip_code: "0154", country: NO}
+`
+
+func TestYAMLIsReadLikeJSON(t *testing.T) {
+	// The example written as YAML loads as the same configuration.
+	var doc any
+	if err := json.Unmarshal(Example, &doc); err != nil {
+		t.Fatal(err)
+	}
+	asYAML, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Parse(Example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse(asYAML)
+	if err != nil {
+		t.Fatalf("example as YAML: %v\n%s", err, asYAML)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("example as YAML loads as\n%+v\nwant\n%+v", got, want)
+	}
+
+	c, err := Parse([]byte(oslo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.StockLocations["WH-OSLO"].Address; a.Country != "NO" || a.ZipCode != "0154" {
+		t.Errorf("Oslo address %+v, want country NO and zip code 0154", a)
+	}
+	if f := c.Provider.ShippingFees["1"]; f.TaxCode != "FR020100" || !c.Global.TaxesIncludedInPrice {
+		t.Errorf("shipping fee of option 1 %+v, taxes included %v", f, c.Global.TaxesIncludedInPrice)
+	}
+}
+
+func TestYAMLErrorsNameTheField(t *testing.T) {
+	tests := []struct {
+		name, from, to, want string
+	}{
+		{"no is not false", "taxes_included_in_price: true", "taxes_included_in_price: no", "/global/taxes_included_in_price: got string, want boolean"},
+		{"zip code as a number", `zip_code: "0154"`, "zip_code: 154", "/stock_locations/WH-OSLO/address/zip_code: got number, want string"},
+		{"unknown setting", "company_code: DEFAULT", "company_code: DEFAULT\n  disable_tax_recordings: true", "/provider: additional properties 'disable_tax_recordings' not allowed"},
+		{"syntax", "commitable_parcel_states:\n    - dispatched", "commitable_parcel_states: [dispatched", "read as YAML: yaml: line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := strings.Replace(oslo, tt.from, tt.to, 1)
+			if raw == oslo {
+				t.Fatalf("test edit %q did not apply", tt.from)
+			}
+			_, err := Parse([]byte(raw))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadYAMLFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tax.yaml")
+	if err := os.WriteFile(path, []byte(oslo), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil || c.Global.EstimationStockLocation != "WH-OSLO" {
+		t.Fatalf("Load(%s) = %+v, %v", path, c, err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(oslo, "company_code: DEFAULT", "company_code: ''", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "/provider/company_code") {
+		t.Fatalf("Load of an empty company code: %v, want the file and the field named", err)
 	}
 }
