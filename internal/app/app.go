@@ -73,8 +73,10 @@ func WithTelemetry(tp trace.TracerProvider, mp metric.MeterProvider, metrics htt
 }
 
 // Start connects and provisions everything; Run then processes events.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (a *App, err error) {
-	a = &App{Config: cfg, Log: log}
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err error) {
+	// Not the named result: a failed start returns nil, and the deferred
+	// Close must still release what was acquired.
+	a := &App{Config: cfg, Log: log}
 	for _, o := range opts {
 		o(a)
 	}
