@@ -47,11 +47,7 @@ func TestFailedStartSaysWhy(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			cfg, err := config.Load()
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, err := Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			a, err := start(t)
 			if err == nil {
 				a.Close()
 				t.Fatal("started")
@@ -65,17 +61,21 @@ func TestFailedStartSaysWhy(t *testing.T) {
 			// configuration, on the same port and data, works.
 			t.Setenv("TAXBRIDGE_TAX_CONFIG", "")
 			t.Setenv("TAXBRIDGE_HTTP_LISTEN", "")
-			cfg, err = config.Load()
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, err = Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
+			if a, err = start(t); err != nil {
 				t.Fatalf("start after a failed one: %v", err)
 			}
 			a.Close()
 		})
 	}
+}
+
+// start starts taxbridge as configured by the environment.
+func start(t *testing.T) (*App, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // freeAddr is a loopback address no one listens on now.
