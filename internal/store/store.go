@@ -24,6 +24,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/fastjson"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
+	"github.com/taxbridge/taxbridge/internal/taxdoc"
 	"github.com/taxbridge/taxbridge/internal/telemetry"
 )
 
@@ -75,6 +76,9 @@ type Return struct {
 	RefundShipping   bool      `json:"refund_shipping,omitempty"`
 	EventID          string    `json:"event_id"`
 	At               time.Time `json:"at"`
+	// Refunded is what the refund document takes back, so that the
+	// order's later returns never refund more than was sold.
+	Refunded *taxdoc.Refund `json:"refunded,omitempty"`
 	// Document is the refund document once it exists.
 	Document *Document `json:"document,omitempty"`
 	// Refused says why the refund cannot be made (a tax error was

@@ -17,7 +17,6 @@ import (
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/fastjson"
-	"github.com/taxbridge/taxbridge/internal/money"
 	"github.com/taxbridge/taxbridge/internal/taxconfig"
 )
 
@@ -83,16 +82,25 @@ func ECommerce(o *events.Order) bool { return o.TaxesInformation != nil }
 // Sale builds the SalesInvoice for the order, leaving removed line item
 // groups out. code is the document code. Lines are numbered by line item
 // group id, or, for an e-commerce document, one line per order item named
-// by its pricing_details.taxes[].id.
+// by its pricing_details.taxes[].id. Each order item's price is allocated
+// over its groups so that the lines add up to it to the cent.
 func (m *Mapper) Sale(o *events.Order, code string) (avatax.CreateTransactionModel, error) {
 	doc, originID, err := m.header(o, code, avatax.SalesInvoice)
 	if err != nil {
 		return doc, err
 	}
+	sales, err := m.allocate(o)
+	if err != nil {
+		return doc, err
+	}
 	if ECommerce(o) {
-		err = m.itemLines(&doc, o, originID)
+		err = m.itemLines(&doc, o, originID, sales)
 	} else {
-		err = m.groupLines(&doc, o, originID, nil, false)
+		amounts := map[string]decimal.Decimal{}
+		for _, s := range sales {
+			maps.Copy(amounts, s.Groups)
+		}
+		err = m.groupLines(&doc, o, originID, amounts)
 	}
 	if err != nil {
 		return doc, err
@@ -100,7 +108,7 @@ func (m *Mapper) Sale(o *events.Order, code string) (avatax.CreateTransactionMod
 	if len(doc.Lines) == 0 {
 		return doc, ErrNothingToTax
 	}
-	m.feeLines(&doc, o, false)
+	m.feeLines(&doc, o, o.ShippingFees, false)
 	return doc, nil
 }
 
@@ -108,11 +116,15 @@ func (m *Mapper) Sale(o *events.Order, code string) (avatax.CreateTransactionMod
 // groups (and the shipping fees when the return says so) with negative
 // amounts, taxed at the sale's date so that the refunded tax matches the
 // tax collected. It is created with createoradjust, so sending it again is
-// safe.
-func (m *Mapper) Return(o *events.Order, saleCode string, r *events.Return, code string, at time.Time) (avatax.CreateTransactionModel, error) {
+// safe. earlier are what the order's earlier returns took back: a group
+// refunds what it was sold for, but never more than its order item has
+// left, and a shipping fee is refunded once. The Refund it returns is what
+// this return takes back, for the returns after it.
+func (m *Mapper) Return(o *events.Order, saleCode string, r *events.Return, code string, at time.Time, earlier []Refund) (avatax.CreateTransactionModel, Refund, error) {
+	var taken Refund
 	doc, originID, err := m.header(o, code, avatax.ReturnInvoice)
 	if err != nil {
-		return doc, err
+		return doc, taken, err
 	}
 	doc.Date = at.UTC().Format(time.DateOnly)
 	doc.ReferenceCode = saleCode
@@ -123,20 +135,39 @@ func (m *Mapper) Return(o *events.Order, saleCode string, r *events.Return, code
 		field := fmt.Sprintf("/data/return/line_item_group_ids/%d", i)
 		j := slices.IndexFunc(o.LineItemGroups, func(g events.LineItemGroup) bool { return g.ID == id })
 		if j < 0 {
-			return doc, &DataError{field, fmt.Sprintf("line item group %q is not part of order %s", id, o.ID)}
+			return doc, taken, &DataError{field, fmt.Sprintf("line item group %q is not part of order %s", id, o.ID)}
 		}
 		if m.cfg.IsRemoved(o.LineItemGroups[j].State) {
-			return doc, &DataError{field, fmt.Sprintf("line item group %q is %s: it was removed before the sale was committed, so there is no tax to refund",
+			return doc, taken, &DataError{field, fmt.Sprintf("line item group %q is %s: it was removed before the sale was committed, so there is no tax to refund",
 				id, o.LineItemGroups[j].State)}
 		}
+		if slices.ContainsFunc(earlier, func(e Refund) bool { return slices.Contains(e.Groups, id) }) {
+			return doc, taken, &DataError{field, fmt.Sprintf("line item group %q was already refunded by an earlier return", id)}
+		}
 	}
-	if err := m.groupLines(&doc, o, originID, r.LineItemGroupIDs, true); err != nil {
-		return doc, err
+	sales, err := m.allocate(o)
+	if err != nil {
+		return doc, taken, err
 	}
+	amounts, items := refund(o, sales, r.LineItemGroupIDs, earlier)
+	for id, a := range amounts {
+		amounts[id] = a.Neg()
+	}
+	if err := m.groupLines(&doc, o, originID, amounts); err != nil {
+		return doc, taken, err
+	}
+	taken.Groups, taken.Items = slices.Clone(r.LineItemGroupIDs), items
 	if r.RefundShipping {
-		m.feeLines(&doc, o, true)
+		var fees []events.ShippingFee
+		for _, f := range o.ShippingFees {
+			if !slices.ContainsFunc(earlier, func(e Refund) bool { return slices.Contains(e.Fees, f.ID) }) {
+				fees = append(fees, f)
+				taken.Fees = append(taken.Fees, f.ID)
+			}
+		}
+		m.feeLines(&doc, o, fees, true)
 	}
-	return doc, nil
+	return doc, taken, nil
 }
 
 // header fills the document-level fields and addresses.
@@ -172,23 +203,18 @@ func (m *Mapper) header(o *events.Order, code, docType string) (avatax.CreateTra
 	return doc, originID, nil
 }
 
-// groupLines adds one line per line item group: those not removed, or, when
-// only is given, those listed (negative amounts when refund is set).
-func (m *Mapper) groupLines(doc *avatax.CreateTransactionModel, o *events.Order, originID string, only []string, refund bool) error {
+// groupLines adds one line per line item group that amounts has an amount
+// for, in the order's order.
+func (m *Mapper) groupLines(doc *avatax.CreateTransactionModel, o *events.Order, originID string, amounts map[string]decimal.Decimal) error {
 	ch := m.cfg.Channel(o.SalesChannel)
 	for i, g := range o.LineItemGroups {
-		if only != nil && !slices.Contains(only, g.ID) || only == nil && m.cfg.IsRemoved(g.State) {
+		amount, ok := amounts[g.ID]
+		if !ok {
 			continue
 		}
 		field := fmt.Sprintf("/data/order/line_item_groups/%d", i)
-		item, ok := o.Item(g.OrderItemID)
-		if !ok {
-			return &DataError{field + "/order_item_id", fmt.Sprintf("order item %q does not exist in the order", g.OrderItemID)}
-		}
-		line := m.itemLine(item, g.ID, g.Quantity, ch.TaxesIncludedInPrice)
-		if refund {
-			line.Amount = line.Amount.Neg()
-		}
+		item, _ := o.Item(g.OrderItemID) // allocate checked it exists
+		line := m.itemLine(item, g.ID, g.Quantity, amount, ch.TaxesIncludedInPrice)
 		if err := m.lineOrigin(&line, doc, g.EndpointID, originID, field+"/endpoint_id"); err != nil {
 			return err
 		}
@@ -198,30 +224,28 @@ func (m *Mapper) groupLines(doc *avatax.CreateTransactionModel, o *events.Order,
 }
 
 // itemLines adds one line per order item named by its e-commerce tax line
-// id, with the quantity of its line item groups that are not removed.
-func (m *Mapper) itemLines(doc *avatax.CreateTransactionModel, o *events.Order, originID string) error {
+// id, with the units and amount of its line item groups not removed.
+func (m *Mapper) itemLines(doc *avatax.CreateTransactionModel, o *events.Order, originID string, sales map[string]itemSale) error {
 	ch := m.cfg.Channel(o.SalesChannel)
 	for i := range o.OrderItems {
 		item := &o.OrderItems[i]
-		var qty int64
+		sale := sales[item.ID]
+		if sale.Units == 0 {
+			continue
+		}
 		endpoint := ""
 		for _, g := range o.LineItemGroups {
-			if g.OrderItemID == item.ID && !m.cfg.IsRemoved(g.State) {
-				qty += g.Quantity
-				if endpoint == "" {
-					endpoint = g.EndpointID
-				}
+			if g.OrderItemID == item.ID && !m.cfg.IsRemoved(g.State) && g.EndpointID != "" {
+				endpoint = g.EndpointID
+				break
 			}
-		}
-		if qty == 0 {
-			continue
 		}
 		field := fmt.Sprintf("/data/order/order_items/%d/pricing_details/taxes", i)
 		if len(item.PricingDetails.Taxes) == 0 {
 			return &DataError{field, fmt.Sprintf("order item %q has no AvaTax line id, but the order's document %s was created by the e-commerce front end",
 				item.ID, o.TaxesInformation.ProviderTransactionID)}
 		}
-		line := m.itemLine(item, item.PricingDetails.Taxes[0].ID, qty, ch.TaxesIncludedInPrice)
+		line := m.itemLine(item, item.PricingDetails.Taxes[0].ID, sale.Units, sale.Amount, ch.TaxesIncludedInPrice)
 		if err := m.lineOrigin(&line, doc, endpoint, originID, field); err != nil {
 			return err
 		}
@@ -230,12 +254,12 @@ func (m *Mapper) itemLines(doc *avatax.CreateTransactionModel, o *events.Order, 
 	return nil
 }
 
-func (m *Mapper) itemLine(item *events.OrderItem, number string, qty int64, taxIncluded bool) avatax.LineItemModel {
+func (m *Mapper) itemLine(item *events.OrderItem, number string, qty int64, amount decimal.Decimal, taxIncluded bool) avatax.LineItemModel {
 	p := m.cfg.Provider
 	return avatax.LineItemModel{
 		Number:      number,
 		Quantity:    decimal.NewFromInt(qty),
-		Amount:      groupAmount(item, qty),
+		Amount:      amount,
 		ItemCode:    item.ItemID,
 		TaxCode:     m.feature(item, p.TaxCodeFeature, p.DefaultTaxCode),
 		Description: m.feature(item, p.DescriptionFeature, p.DefaultDescription),
@@ -258,11 +282,11 @@ func (m *Mapper) lineOrigin(line *avatax.LineItemModel, doc *avatax.CreateTransa
 	return nil
 }
 
-// feeLines adds the shipping fees, with the tax and item codes configured
-// for their delivery option.
-func (m *Mapper) feeLines(doc *avatax.CreateTransactionModel, o *events.Order, refund bool) {
+// feeLines adds shipping fees, with the tax and item codes configured for
+// their delivery option.
+func (m *Mapper) feeLines(doc *avatax.CreateTransactionModel, o *events.Order, fees []events.ShippingFee, refund bool) {
 	ch := m.cfg.Channel(o.SalesChannel)
-	for _, f := range o.ShippingFees {
+	for _, f := range fees {
 		codes := m.shippingCodes(f.DeliveryOption, o.Delivery.Option)
 		number := FeeLineNumber(f.ID)
 		if ECommerce(o) && len(f.Taxes) > 0 && !refund {
@@ -359,17 +383,6 @@ func Addresses(doc *avatax.CreateTransactionModel) []*avatax.AddressLocationInfo
 		add(doc.Lines[i].Addresses)
 	}
 	return out
-}
-
-func groupAmount(item *events.OrderItem, qty int64) decimal.Decimal {
-	q := decimal.NewFromInt(qty)
-	if up := item.PricingDetails.UnitPrice; up != nil {
-		return money.Round2(up.Mul(q))
-	}
-	if item.Quantity == 0 || qty == item.Quantity {
-		return item.PricingDetails.Price
-	}
-	return money.Round2(item.PricingDetails.Price.Mul(q).Div(decimal.NewFromInt(item.Quantity)))
 }
 
 func (m *Mapper) feature(item *events.OrderItem, name, fallback string) string {

@@ -291,7 +291,7 @@ func TestReturnRefundsOnlyTheReturnedGroups(t *testing.T) {
 	m := NewMapper(config(t, nil))
 	o := order()
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	ret, err := m.Return(&o, "O-1", &events.Return{ID: "R", LineItemGroupIDs: []string{"G-2"}, RefundShipping: true}, "O-1-R1", at)
+	ret, _, err := m.Return(&o, "O-1", &events.Return{ID: "R", LineItemGroupIDs: []string{"G-2"}, RefundShipping: true}, "O-1-R1", at, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,16 +305,16 @@ func TestReturnRefundsOnlyTheReturnedGroups(t *testing.T) {
 		b, _ := json.Marshal(ret.Lines)
 		t.Errorf("lines %s", b)
 	}
-	noShip, _ := m.Return(&o, "O-1", &events.Return{ID: "R", LineItemGroupIDs: []string{"G-2"}}, "O-1-R1", at)
+	noShip, _, _ := m.Return(&o, "O-1", &events.Return{ID: "R", LineItemGroupIDs: []string{"G-2"}}, "O-1-R1", at, nil)
 	if !slices.Equal(numbers(noShip), []string{"G-2"}) {
 		t.Errorf("without refund_shipping: %v", numbers(noShip))
 	}
 	var de *DataError
-	if _, err := m.Return(&o, "O-1", &events.Return{ID: "R", LineItemGroupIDs: []string{"G-9"}}, "O-1-R1", at); !errors.As(err, &de) || de.Field != "/data/return/line_item_group_ids/0" {
+	if _, _, err := m.Return(&o, "O-1", &events.Return{ID: "R", LineItemGroupIDs: []string{"G-9"}}, "O-1-R1", at, nil); !errors.As(err, &de) || de.Field != "/data/return/line_item_group_ids/0" {
 		t.Errorf("unknown group: %v", err)
 	}
 	o.LineItemGroups[0].State = "cancelled"
-	if _, err := m.Return(&o, "O-1", &events.Return{ID: "R", LineItemGroupIDs: []string{"G-1"}}, "O-1-R1", at); !errors.As(err, &de) {
+	if _, _, err := m.Return(&o, "O-1", &events.Return{ID: "R", LineItemGroupIDs: []string{"G-1"}}, "O-1-R1", at, nil); !errors.As(err, &de) {
 		t.Errorf("removed group refunded: %v", err)
 	}
 }

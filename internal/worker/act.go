@@ -162,11 +162,17 @@ func (w *Worker) plan(rec *store.Record, o *events.Order, d lifecycle.Decision, 
 }
 
 func (w *Worker) planRefund(rec *store.Record, o *events.Order, r *store.Return, now time.Time) (*call, error) {
-	ret := &events.Return{ID: r.ID, LineItemGroupIDs: r.LineItemGroupIDs, RefundShipping: r.RefundShipping}
-	doc, err := w.mapper.Return(o, saleCode(rec, o), ret, r.Code, r.At)
+	var earlier []taxdoc.Refund
+	for i := range rec.Returns {
+		if e := &rec.Returns[i]; e.ID != r.ID && e.Done() {
+			earlier = append(earlier, w.refunded(o, rec, e))
+		}
+	}
+	doc, taken, err := w.mapper.Return(o, saleCode(rec, o), asked(r), r.Code, r.At, earlier)
 	if err != nil {
 		return nil, err
 	}
+	r.Refunded = &taken
 	req := avatax.CreateOrAdjustTransactionModel{CreateTransactionModel: doc}
 	return &call{
 		intent: store.Intent{EventID: r.EventID, Effect: lifecycle.RefundDocument, Code: r.Code, Type: avatax.ReturnInvoice,
@@ -177,6 +183,21 @@ func (w *Worker) planRefund(rec *store.Record, o *events.Order, r *store.Return,
 		action: lifecycle.Refund,
 		from:   rec.State,
 	}, nil
+}
+
+// refunded is what a return that is done took back. Records written before
+// returns kept it have it worked out again from the snapshot.
+func (w *Worker) refunded(o *events.Order, rec *store.Record, r *store.Return) taxdoc.Refund {
+	if r.Refunded != nil {
+		return *r.Refunded
+	}
+	_, taken, _ := w.mapper.Return(o, saleCode(rec, o), asked(r), r.Code, r.At, nil)
+	return taken
+}
+
+// asked is the return as the OMS asked for it.
+func asked(r *store.Return) *events.Return {
+	return &events.Return{ID: r.ID, LineItemGroupIDs: r.LineItemGroupIDs, RefundShipping: r.RefundShipping}
 }
 
 // addReturn records a return (once per return id) with its deterministic
