@@ -157,10 +157,8 @@ func lookupPlace(a *addressReq, index int, role string) (*place, *apiError) {
 				"The provided address contains a postal code and state combination that is not valid.",
 				"InvalidZipForStateError", refersTo)
 		}
-		p, ok := usPlaces[z]
-		if !ok {
-			return nil, errGetTax("Unable to determine the taxing jurisdictions.", describe(), "JurisdictionNotFoundError", refersTo)
-		}
+		// Every ZIP code of an assigned prefix has a place (usPlace).
+		p, _ := usPlace(postal, a.City)
 		return &p, nil
 	case "CA":
 		if strings.TrimSpace(a.Region) != "" {

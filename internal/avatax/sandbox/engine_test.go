@@ -176,8 +176,10 @@ func TestAddressErrors(t *testing.T) {
 		wantSub     string
 		wantMessage string
 	}{
-		{"unknown postal code", map[string]any{"line1": "1 X St", "city": "Nowhere", "region": "WA", "postalCode": "98999", "country": "US"},
+		{"unknown city without postal code", map[string]any{"line1": "1 X St", "city": "Nowhere", "region": "WA", "country": "US"},
 			"GetTaxError", "JurisdictionNotFoundError", "Unable to determine the taxing jurisdictions."},
+		{"zip of an unassigned prefix", map[string]any{"line1": "1 X St", "city": "Nowhere", "region": "MD", "postalCode": "21301", "country": "US"},
+			"GetTaxError", "InvalidZipForStateError", "Tax calculation cannot be determined. Zip is not valid for the state."},
 		{"zip not in state", map[string]any{"line1": "1 X St", "region": "PA", "postalCode": "00000", "country": "US"},
 			"GetTaxError", "InvalidZipForStateError", "Tax calculation cannot be determined. Zip is not valid for the state."},
 		{"unknown state", map[string]any{"line1": "1 X St", "city": "Y", "region": "STATE_ABBR_6", "postalCode": "35005", "country": "US"},

@@ -11,9 +11,10 @@ import (
 // The sandbox's jurisdiction table. It is data, not logic: a US place is
 // looked up by its 5-digit postal code (ZIP+4 accepted) and carries the
 // detail rows AvaTax would report for it (STA state, CTY county, CIT city,
-// STJ special district); a Canadian place is looked up by the first letter
-// of its postal code (the province) and carries GST/HST (CNT) and PST/QST
-// (STA) rows. Rates are real-world-plausible, not authoritative.
+// STJ special district); a ZIP code the detailed table lacks gets its
+// region's generic rows (geography.go). A Canadian place is looked up by the
+// first letter of its postal code (the province) and carries GST/HST (CNT)
+// and PST/QST (STA) rows. Rates are real-world-plausible, not authoritative.
 
 // jurisRow is one taxing jurisdiction of a place.
 type jurisRow struct {
@@ -78,7 +79,8 @@ type regionInfo struct {
 	// Origin marks origin-based states: an intrastate sale is taxed at the
 	// seller's (shipFrom) local rates.
 	Origin bool
-	// NoSalesTax marks states without a general sales tax.
+	// NoSalesTax marks regions without a general sales tax, state or local:
+	// their places have no rows and documents there carry zero tax.
 	NoSalesTax bool
 	// ClothingExemptUpTo, when set, exempts clothing (tax code PC040000 and
 	// its children) up to this amount per item; zero means fully exempt.
@@ -89,17 +91,21 @@ type regionInfo struct {
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 func usRow(typ, region, code, name, rate, sig string) jurisRow {
+	return usRowRate(typ, region, code, name, d(rate), sig)
+}
+
+func usRowRate(typ, region, code, name string, rate decimal.Decimal, sig string) jurisRow {
 	suffix := map[string]string{"STA": "STATE TAX", "CTY": "COUNTY TAX", "CIT": "CITY TAX", "STJ": "SPECIAL TAX"}[typ]
-	return jurisRow{Type: typ, Code: code, Name: name, Rate: d(rate), TaxName: region + " " + suffix,
+	return jurisRow{Type: typ, Code: code, Name: name, Rate: rate, TaxName: region + " " + suffix,
 		Sig: sig, TaxType: "Sales", Region: region, Country: "US"}
 }
 
-// usRegions lists the US states and territories the sandbox knows by code.
-// States without a place entry below still validate (for example in
-// addresses/resolve) but have no rates.
+// usRegions lists the US states, territories and military mail regions the
+// sandbox knows by code. Their generic rates are in data/us_rates.csv; the
+// places below add detail for some ZIP codes.
 var usRegions = map[string]regionInfo{
 	"AL": {Code: "AL", Name: "ALABAMA", FIPS: "01"},
-	"AK": {Code: "AK", Name: "ALASKA", FIPS: "02", NoSalesTax: true},
+	"AK": {Code: "AK", Name: "ALASKA", FIPS: "02"}, // no state tax, local taxes only
 	"AZ": {Code: "AZ", Name: "ARIZONA", FIPS: "04", Origin: true},
 	"AR": {Code: "AR", Name: "ARKANSAS", FIPS: "05"},
 	"CA": {Code: "CA", Name: "CALIFORNIA", FIPS: "06"},
@@ -150,6 +156,13 @@ var usRegions = map[string]regionInfo{
 	"WI": {Code: "WI", Name: "WISCONSIN", FIPS: "55"},
 	"WY": {Code: "WY", Name: "WYOMING", FIPS: "56"},
 	"PR": {Code: "PR", Name: "PUERTO RICO", FIPS: "72"},
+	"VI": {Code: "VI", Name: "VIRGIN ISLANDS", FIPS: "78", NoSalesTax: true},
+	"GU": {Code: "GU", Name: "GUAM", FIPS: "66", NoSalesTax: true},
+	"AS": {Code: "AS", Name: "AMERICAN SAMOA", FIPS: "60", NoSalesTax: true},
+	"MP": {Code: "MP", Name: "NORTHERN MARIANA ISLANDS", FIPS: "69", NoSalesTax: true},
+	"AA": {Code: "AA", Name: "ARMED FORCES AMERICAS", NoSalesTax: true},
+	"AE": {Code: "AE", Name: "ARMED FORCES EUROPE", NoSalesTax: true},
+	"AP": {Code: "AP", Name: "ARMED FORCES PACIFIC", NoSalesTax: true},
 }
 
 // usPlaces is the jurisdiction table for US postal codes.
@@ -303,7 +316,7 @@ func indexPlaces(ps []place) map[string]place {
 	return m
 }
 
-// caRegions maps the first letter of a Canadian postal code to its province.
+// caPostalLetter maps the first letter of a Canadian postal code to its province.
 var caPostalLetter = map[byte]string{
 	'A': "NL", 'B': "NS", 'C': "PE", 'E': "NB", 'G': "QC", 'H': "QC", 'J': "QC",
 	'K': "ON", 'L': "ON", 'M': "ON", 'N': "ON", 'P': "ON", 'R': "MB", 'S': "SK",
@@ -314,26 +327,15 @@ var caPostalLetter = map[byte]string{
 // provincial sales tax (STA) where one applies.
 type caProvince struct {
 	Code, Name, City, Lat, Lon string
-	HST                        string // harmonised rate replacing GST, or ""
-	PST                        string // provincial rate, or ""
+	FederalTax                 string          // "GST" or "HST"
+	Federal                    decimal.Decimal // GST or HST rate
+	PST                        decimal.Decimal // provincial rate, zero when none
 	PSTName                    string
+	Rows                       []jurisRow // the CNT row, then the STA row if any
 }
 
-var caProvinces = map[string]caProvince{
-	"AB": {Code: "AB", Name: "ALBERTA", City: "CALGARY", Lat: "51.044733", Lon: "-114.071883"},
-	"BC": {Code: "BC", Name: "BRITISH COLUMBIA", City: "VANCOUVER", Lat: "49.282729", Lon: "-123.120738", PST: "0.07", PSTName: "BRITISH COLUMBIA PST"},
-	"MB": {Code: "MB", Name: "MANITOBA", City: "WINNIPEG", Lat: "49.895136", Lon: "-97.138374", PST: "0.07", PSTName: "MANITOBA RST"},
-	"NB": {Code: "NB", Name: "NEW BRUNSWICK", City: "FREDERICTON", Lat: "45.963589", Lon: "-66.643112", HST: "0.15"},
-	"NL": {Code: "NL", Name: "NEWFOUNDLAND AND LABRADOR", City: "ST. JOHN'S", Lat: "47.561510", Lon: "-52.712577", HST: "0.15"},
-	"NS": {Code: "NS", Name: "NOVA SCOTIA", City: "HALIFAX", Lat: "44.648766", Lon: "-63.575237", HST: "0.14"},
-	"NT": {Code: "NT", Name: "NORTHWEST TERRITORIES", City: "YELLOWKNIFE", Lat: "62.453972", Lon: "-114.371788"},
-	"NU": {Code: "NU", Name: "NUNAVUT", City: "IQALUIT", Lat: "63.746693", Lon: "-68.516998"},
-	"ON": {Code: "ON", Name: "ONTARIO", City: "TORONTO", Lat: "43.653226", Lon: "-79.383184", HST: "0.13"},
-	"PE": {Code: "PE", Name: "PRINCE EDWARD ISLAND", City: "CHARLOTTETOWN", Lat: "46.238240", Lon: "-63.131070", HST: "0.15"},
-	"QC": {Code: "QC", Name: "QUEBEC", City: "MONTREAL", Lat: "45.501689", Lon: "-73.567256", PST: "0.09975", PSTName: "QUEBEC QST/TVQ"},
-	"SK": {Code: "SK", Name: "SASKATCHEWAN", City: "REGINA", Lat: "50.445211", Lon: "-104.618894", PST: "0.06", PSTName: "SASKATCHEWAN PST"},
-	"YT": {Code: "YT", Name: "YUKON", City: "WHITEHORSE", Lat: "60.721187", Lon: "-135.056839"},
-}
+// caProvinces are the provinces and territories, from data/ca_provinces.csv.
+var caProvinces = geo.provinces
 
 var caPostalRE = regexp.MustCompile(`^[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d$`)
 
@@ -354,20 +356,8 @@ func caPlace(postal string) (place, bool) {
 	if len(p) == 6 {
 		p = p[:3] + " " + p[3:]
 	}
-	rows := []jurisRow{}
-	if prov.HST != "" {
-		rows = append(rows, jurisRow{Type: "CNT", Code: "CA", Name: "CANADA", Rate: d(prov.HST),
-			TaxName: "CANADA HST/TVH", Sig: "", TaxType: "Output", Region: "CA", Country: "CA"})
-	} else {
-		rows = append(rows, jurisRow{Type: "CNT", Code: "CA", Name: "CANADA", Rate: d("0.05"),
-			TaxName: "CANADA GST/TPS", Sig: "", TaxType: "Output", Region: "CA", Country: "CA"})
-	}
-	if prov.PST != "" {
-		rows = append(rows, jurisRow{Type: "STA", Code: prov.Code, Name: prov.Name, Rate: d(prov.PST),
-			TaxName: prov.PSTName, Sig: "", TaxType: "Output", Region: prov.Code, Country: "CA"})
-	}
 	return place{Postal: p, City: prov.City, Region: prov.Code, Country: "CA", Plus4: p,
-		Lat: prov.Lat, Lon: prov.Lon, Rows: rows}, true
+		Lat: prov.Lat, Lon: prov.Lon, Rows: prov.Rows}, true
 }
 
 // zip5 returns the 5-digit ZIP of a US postal code (ZIP or ZIP+4).
@@ -386,41 +376,6 @@ func zip5(postal string) string {
 		}
 	}
 	return ""
-}
-
-// zipRegion returns the state a 5-digit ZIP belongs to, from USPS 3-digit
-// prefix ranges, or "".
-func zipRegion(zip string) string {
-	if len(zip) != 5 {
-		return ""
-	}
-	n := 0
-	for _, c := range zip[:3] {
-		n = n*10 + int(c-'0')
-	}
-	for _, r := range zipRanges {
-		if n >= r.lo && n <= r.hi {
-			return r.region
-		}
-	}
-	return ""
-}
-
-var zipRanges = []struct {
-	lo, hi int
-	region string
-}{
-	{5, 5, "NY"}, {6, 7, "PR"}, {9, 9, "PR"}, {10, 27, "MA"}, {28, 29, "RI"}, {30, 38, "NH"}, {39, 49, "ME"},
-	{50, 54, "VT"}, {55, 55, "MA"}, {56, 59, "VT"}, {60, 69, "CT"}, {70, 89, "NJ"}, {100, 149, "NY"},
-	{150, 196, "PA"}, {197, 199, "DE"}, {200, 200, "DC"}, {201, 201, "VA"}, {202, 205, "DC"}, {206, 219, "MD"},
-	{220, 246, "VA"}, {247, 268, "WV"}, {270, 289, "NC"}, {290, 299, "SC"}, {300, 319, "GA"}, {320, 339, "FL"},
-	{341, 349, "FL"}, {350, 369, "AL"}, {370, 385, "TN"}, {386, 397, "MS"}, {398, 399, "GA"}, {400, 427, "KY"},
-	{430, 459, "OH"}, {460, 479, "IN"}, {480, 499, "MI"}, {500, 528, "IA"}, {530, 549, "WI"}, {550, 567, "MN"},
-	{569, 569, "DC"}, {570, 577, "SD"}, {580, 588, "ND"}, {590, 599, "MT"}, {600, 629, "IL"}, {630, 658, "MO"},
-	{660, 679, "KS"}, {680, 693, "NE"}, {700, 715, "LA"}, {716, 729, "AR"}, {730, 732, "OK"}, {733, 733, "TX"},
-	{734, 749, "OK"}, {750, 799, "TX"}, {800, 816, "CO"}, {820, 831, "WY"}, {832, 838, "ID"}, {840, 847, "UT"},
-	{850, 865, "AZ"}, {870, 884, "NM"}, {885, 885, "TX"}, {889, 898, "NV"}, {900, 961, "CA"}, {967, 968, "HI"},
-	{970, 979, "OR"}, {980, 994, "WA"}, {995, 999, "AK"},
 }
 
 // canonicalCountry maps the country spellings AvaTax accepts to ISO 2.
@@ -523,10 +478,16 @@ func zeroRated(p *place) []jurisRow {
 // rowIndex finds the table row behind a detail, for its signature code.
 var rowIndex = func() map[string]jurisRow {
 	m := map[string]jurisRow{}
-	for _, p := range usPlaces {
-		for _, r := range p.Rows {
+	add := func(rows []jurisRow) {
+		for _, r := range rows {
 			m[r.Region+"|"+r.Type+"|"+r.Code] = r
 		}
+	}
+	for _, rows := range geo.generic {
+		add(rows)
+	}
+	for _, p := range usPlaces {
+		add(p.Rows)
 	}
 	return m
 }()

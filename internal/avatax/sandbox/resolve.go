@@ -17,13 +17,19 @@ import (
 //   - neither a postal code, nor line1 + city + region, nor line1 + postal
 //     code, nor coordinates → 400 InvalidAddress "The address value was
 //     incomplete.";
-//   - a postal code in the jurisdiction table → the validated address
-//     (upper case, ZIP+4, coordinates), resolutionQuality Intersection and
-//     the tax authorities; a street line without a house number, or with a
-//     one-letter street name, adds an Error message as AvaTax does;
-//   - a well-formed postal code outside the table → "The address is not
-//     deliverable." (NotCoded); a malformed one → "Address not geocoded."
-//     and "The city could not be determined." (External).
+//   - a US ZIP code whose 3-digit prefix is assigned, or a Canadian postal
+//     code of a province → the validated address (upper case, coordinates),
+//     resolutionQuality Intersection and the tax authorities. The region is
+//     the postal code's: a region that contradicts it is corrected without
+//     a message, as AvaTax does (createTransaction refuses the same address
+//     with InvalidZipForStateError). Places of the detailed table give
+//     their ZIP+4 and own coordinates, other ZIP codes their region's
+//     capital. A street line without a house number, or with a one-letter
+//     street name, adds an Error message as AvaTax does;
+//   - a well-formed Canadian postal code of no province → "The address is
+//     not deliverable." (NotCoded); a malformed postal code, or a ZIP code
+//     whose prefix is not assigned → "Address not geocoded." and "The city
+//     could not be determined." (External).
 
 func (s *Sandbox) resolveGet(req *request) (int, any, *apiError) {
 	q := req.query
@@ -106,8 +112,8 @@ func (s *Sandbox) resolve1(in addressReq) (int, any, *apiError) {
 	var p *place
 	switch country {
 	case "US":
-		if z := zip5(postal); z != "" {
-			if pl, ok := usPlaces[z]; ok {
+		if zip5(postal) != "" {
+			if pl, ok := usPlace(postal, in.City); ok {
 				p = &pl
 			}
 		} else if postal == "" {
@@ -127,8 +133,7 @@ func (s *Sandbox) resolve1(in addressReq) (int, any, *apiError) {
 	}
 
 	if p == nil {
-		if postal != "" && (country == "US" && zip5(postal) != "" && zipRegion(zip5(postal)) != "" ||
-			country == "CA" && caPostalRE.MatchString(postal)) {
+		if country == "CA" && caPostalRE.MatchString(postal) {
 			out.ValidatedAddresses = []avatax.ValidatedAddressInfo{echo}
 			out.ResolutionQuality = "NotCoded"
 			out.Messages = []avatax.AvaTaxMessage{{
