@@ -5,6 +5,10 @@
 //	                -after-effect-rate P -latency D -latency-jitter D -hang-rate P -hang-max D -seed N
 //	                -force-timeout D]
 //
+// It taxes any US ZIP code (at its state's rate plus the state's average local
+// rate where the sandbox has no detailed place) and any Canadian postal code
+// (GST/HST and PST/QST of its province).
+//
 // Every flag can also be set with an environment variable: AVATAX_SANDBOX_
 // followed by the flag name in upper case with "-" as "_" (for example
 // AVATAX_SANDBOX_ERROR_RATE=0.05); a flag on the command line wins.

@@ -1,6 +1,9 @@
 // Package sandbox is a local emulator of Avalara AvaTax REST v2: the same
 // paths, JSON, status codes, error envelope and document lifecycle, with a
-// rule-based tax engine over a small jurisdiction table. It serves
+// rule-based tax engine. Every US ZIP code and Canadian postal code is taxed:
+// a few dozen places in full jurisdiction detail, the others at their
+// state's rate plus its average local rate, or their province's GST/HST and
+// PST/QST (data/*.csv). It serves
 // /api/v2/... as an http.Handler, in-process from tests or as the
 // cmd/avatax-sandbox server.
 package sandbox
