@@ -96,7 +96,7 @@ type runResult struct {
 	PullMaxMessages int            `json:"pull_max_messages"`
 	MaxAckPending   int            `json:"max_ack_pending"`
 	Ceiling         *ceilingResult `json:"ceiling,omitempty"`
-	// Floor is DESIGN's bus and AvaTax work per event without taxbridge's
+	// Floor is the bus and AvaTax work taxbridge's guarantees need per event without taxbridge's
 	// logic: the most taxbridge could reach here.
 	Floor               *floorResult `json:"floor,omitempty"`
 	FloorRatioToCeiling float64      `json:"floor_ratio_to_ceiling,omitempty"`
@@ -120,7 +120,7 @@ type runResult struct {
 // machine, from the figures of one run. Taxbridge is limited by CPU where
 // the ceiling is not, so the target comes down to a CPU time per event. It
 // is generous to taxbridge: it counts every CPU as busy, more than it
-// keeps busy. The floor's share is DESIGN's I/O, which no code change
+// keeps busy. The floor's share is the I/O the guarantees need, which no code change
 // removes; the rest is what taxbridge's own logic (decoding, validation,
 // the state machine, mapping, telemetry) may take.
 type budget struct {

@@ -19,7 +19,7 @@ import (
 // The floor replays, for every event, the bus and AvaTax work taxbridge
 // did for it (record writes, AvaTax requests, publishes), captured once per
 // flow, without any of taxbridge's logic: no decoding, no validation, no
-// state machine, no mapping, no telemetry. It is what DESIGN's guarantees
+// state machine, no mapping, no telemetry. It is what taxbridge's guarantees
 // cost on this machine (an intent written before each AvaTax call and the
 // outcome after it, the result and the audit record published), so it
 // bounds what taxbridge can reach here; the ceiling does less work per
@@ -217,7 +217,7 @@ func waitAcked(ctx context.Context, cons jetstream.Consumer, seq uint64, timeout
 	}
 }
 
-// floorResult is DESIGN's bus and AvaTax work without taxbridge's logic.
+// floorResult is the bus and AvaTax work of taxbridge's guarantees without taxbridge's logic.
 type floorResult struct {
 	Messages             int     `json:"messages"`
 	Seconds              float64 `json:"seconds"`

@@ -7,7 +7,7 @@
 //     shape and concurrency, working off a backlog; floor: the record
 //     writes, AvaTax requests and publishes taxbridge made for each event,
 //     captured once per flow and replayed without any of its logic (see
-//     floor.go): what DESIGN's guarantees cost here;
+//     floor.go): what taxbridge's guarantees cost here;
 //  2. e2e: taxbridge working off the same backlog of order lifecycles (the
 //     OneStock flows, about eight events each) with the AvaTax sandbox at
 //     zero latency; latency: action → result (tax.results / tax.errors,

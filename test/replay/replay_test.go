@@ -1,5 +1,5 @@
 // Package replay replays the recorded AvaTax exchanges in
-// shared/reference/avatax-recordings against the in-process sandbox and
+// testdata/avatax-recordings against the in-process sandbox and
 // measures how faithful the sandbox is.
 //
 // Each cassette is replayed against a fresh sandbox. A call that acts on an
@@ -65,21 +65,13 @@ type cassette struct {
 	} `json:"response"`
 }
 
+// recordingsDir is the corpus in testdata, or AVATAX_RECORDINGS.
 func recordingsDir(t *testing.T) string {
 	t.Helper()
 	if d := os.Getenv("AVATAX_RECORDINGS"); d != "" {
 		return d
 	}
-	for _, c := range []string{
-		"../../../shared/reference/avatax-recordings",
-		"/work/shared/reference/avatax-recordings",
-	} {
-		if _, err := os.Stat(filepath.Join(c, "index.json")); err == nil {
-			return c
-		}
-	}
-	t.Skip("recordings not found; set AVATAX_RECORDINGS")
-	return ""
+	return filepath.Join("testdata", "avatax-recordings")
 }
 
 type result struct {

@@ -12,7 +12,8 @@ import (
 
 // The contract test: every request field the sandbox reads and every
 // response field it writes exists, with that name and JSON type, in the
-// AvaTax API definition (shared/reference/avatax-v2-swagger-2021.json).
+// AvaTax API definition (testdata/avatax-v2-swagger-2021.json, AvaTax REST v2
+// as published in 2021).
 // Fields AvaTax sends that the 2021 definition lacks or types differently
 // are listed in wireExceptions, each with the recordings as the reason.
 
@@ -30,15 +31,7 @@ func loadSwagger(t *testing.T) map[string]swaggerDef {
 	t.Helper()
 	path := os.Getenv("AVATAX_SWAGGER")
 	if path == "" {
-		for _, c := range []string{"../../../../shared/reference/avatax-v2-swagger-2021.json", "/work/shared/reference/avatax-v2-swagger-2021.json"} {
-			if _, err := os.Stat(c); err == nil {
-				path = c
-				break
-			}
-		}
-	}
-	if path == "" {
-		t.Skip("API definition not found; set AVATAX_SWAGGER")
+		path = filepath.Join("testdata", "avatax-v2-swagger-2021.json")
 	}
 	raw, err := os.ReadFile(filepath.Clean(path))
 	if err != nil {
