@@ -121,6 +121,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	a.Worker = worker.New(a.JS, a.Store, v, taxdoc.NewMapper(a.TaxConfig), a.AvaTax, worker.Options{
 		Concurrency: cfg.Concurrency, IntentLease: cfg.AckWait, MaxDeliver: cfg.MaxDeliver, Logger: log,
+		Unfinished:     store.NewUnfinished(a.Resources.Unfinished),
 		TracerProvider: a.TracerProvider, MeterProvider: a.MeterProvider,
 	})
 	a.Health = health.New(a.readiness(), a.metrics, 5*time.Second)

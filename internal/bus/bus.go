@@ -23,7 +23,10 @@ const (
 	DLQStream     = "TAXBRIDGE_DLQ"   // dead letters
 	AuditStream   = "TAXBRIDGE_AUDIT" // every AvaTax exchange: tax.audit.<order>
 	OrdersBucket  = "tax_orders"      // per-order records
-	WorkerName    = "taxbridge"       // durable consumer of EventsStream
+	// UnfinishedBucket lists the orders whose record may hold an intent
+	// no delivery will finish, for the sweep.
+	UnfinishedBucket = "tax_unfinished"
+	WorkerName       = "taxbridge" // durable consumer of EventsStream
 )
 
 // Subject prefixes.
@@ -98,14 +101,15 @@ var DefaultTopology = Topology{
 	MaxAckPending:   1000,
 }
 
-// Resources are the provisioned consumer and bucket.
+// Resources are the provisioned consumer and buckets.
 type Resources struct {
-	Consumer jetstream.Consumer
-	Orders   jetstream.KeyValue
+	Consumer   jetstream.Consumer
+	Orders     jetstream.KeyValue
+	Unfinished jetstream.KeyValue
 }
 
 // Provision creates or updates the streams, the worker's durable consumer
-// and the orders bucket. It is idempotent and safe to run from every replica.
+// and the buckets. It is idempotent and safe to run from every replica.
 func Provision(ctx context.Context, js jetstream.JetStream, t Topology) (*Resources, error) {
 	streams := []jetstream.StreamConfig{
 		{Name: EventsStream, Subjects: []string{EventsPrefix + ">"}, Storage: jetstream.FileStorage,
@@ -133,6 +137,13 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) (*Resour
 	if err != nil {
 		return nil, fmt.Errorf("provision bucket %s: %w", OrdersBucket, err)
 	}
+	unfinished, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: UnfinishedBucket, History: 1, Replicas: t.Replicas, Storage: jetstream.FileStorage,
+		Description: "orders whose record may hold an AvaTax intent that no event delivery will finish",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("provision bucket %s: %w", UnfinishedBucket, err)
+	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
 		Durable: WorkerName, Description: "taxbridge worker",
 		FilterSubject: EventsPrefix + ">", AckPolicy: jetstream.AckExplicitPolicy,
@@ -142,7 +153,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) (*Resour
 	if err != nil {
 		return nil, fmt.Errorf("provision consumer %s: %w", WorkerName, err)
 	}
-	return &Resources{Consumer: cons, Orders: kv}, nil
+	return &Resources{Consumer: cons, Orders: kv, Unfinished: unfinished}, nil
 }
 
 // Publish sends an event with its id as Nats-Msg-Id, so the stream drops

@@ -211,14 +211,19 @@ func (o *Order) Item(id string) (*OrderItem, bool) {
 
 // ResultData is the data of a tax_result event.
 type ResultData struct {
-	OrderID       string     `json:"order_id"`
-	OrderVersion  int64      `json:"order_version"`
-	Action        Type       `json:"action"`
-	State         string     `json:"state"`
-	PreviousState string     `json:"previous_state,omitempty"`
-	CauseEventID  string     `json:"cause_event_id"`
-	Document      Document   `json:"document"`
-	Documents     []Document `json:"documents"`
+	OrderID       string `json:"order_id"`
+	OrderVersion  int64  `json:"order_version"`
+	Action        Type   `json:"action"`
+	State         string `json:"state"`
+	PreviousState string `json:"previous_state,omitempty"`
+	CauseEventID  string `json:"cause_event_id"`
+	// Document is the document the action created or changed; nil when it
+	// changed none (see Note).
+	Document  *Document  `json:"document,omitempty"`
+	Documents []Document `json:"documents"`
+	// Note says why an action changed no document: nothing to do in its
+	// state, stale, already done, nothing to tax.
+	Note string `json:"note,omitempty"`
 }
 
 // Document summarises an AvaTax document for write-back into the OMS.

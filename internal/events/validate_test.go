@@ -79,7 +79,7 @@ func TestInboundRefuses(t *testing.T) {
 	otherOrder := OrderEvent{OrderVersion: 1, Order: sampleOrder(), EntityID: "ORD-2", State: "paid"}
 	otherOrder.Order.ID = "ORD-2"
 	result := encode(t, TaxResult, ResultData{OrderID: "ORD-1", OrderVersion: 1, Action: RefreshOrderTaxes,
-		State: "uncommitted", CauseEventID: "evt-0", Document: Document{Code: "ORD-1", Type: "SalesInvoice", Status: "Saved", Lines: []DocumentLine{}}, Documents: []Document{}})
+		State: "uncommitted", CauseEventID: "evt-0", Document: &Document{Code: "ORD-1", Type: "SalesInvoice", Status: "Saved", Lines: []DocumentLine{}}, Documents: []Document{}})
 	if _, err := v.Validate(result); err != nil {
 		t.Fatalf("the result itself must be valid: %v", err)
 	}

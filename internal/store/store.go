@@ -104,6 +104,16 @@ type Intent struct {
 	ReturnID string           `json:"return_id,omitempty"`
 	Target   lifecycle.State  `json:"target"`
 	At       time.Time        `json:"at"`
+	// Released says the delivery that made the call saw it fail and let it
+	// go: nothing is running it any more, so the next delivery or the
+	// sweep finishes it at once instead of waiting out the lease.
+	Released bool `json:"released,omitempty"`
+}
+
+// Expired reports whether the intent may be finished by another delivery
+// than the one that made it: it was released, or its lease has passed.
+func (i *Intent) Expired(now time.Time, lease time.Duration) bool {
+	return i.Released || now.Sub(i.At) >= lease
 }
 
 // Same reports whether o is this intent. Times are compared with Equal:

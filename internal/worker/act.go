@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
@@ -31,6 +32,13 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 		rec.MarkSeen(env.ID)
 		rec.Record(t)
 		rec.UpdatedAt = now
+		// Every action gets an answer, also one that changes no document.
+		// It goes out before the record is written: a crash in between
+		// publishes it again under the same id, which the stream drops.
+		if err := w.answer(ctx, rec, env.ID+"/no_effect", events.ResultData{Action: env.Type,
+			PreviousState: string(t.From), CauseEventID: env.ID, Note: t.Note}); err != nil {
+			return err
+		}
 		_, err := w.store.Put(ctx, rec, rev)
 		return err
 	}
@@ -103,6 +111,7 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 	}
 	if d.Effect == lifecycle.NoEffect {
 		rec.State = d.To
+		tr.Note = noEffectNote(tr.From, action)
 		return finish(tr)
 	}
 	if sale.Code != "" && d.Effect != lifecycle.CommitDocument && d.Effect != lifecycle.VoidDocument {
@@ -217,6 +226,9 @@ func addReturn(rec *store.Record, o *events.Order, data *events.OrderEvent, env 
 // perform records the intent, makes the call, publishes the result and
 // records the outcome.
 func (w *Worker) perform(ctx context.Context, env events.Envelope, rec *store.Record, rev uint64, c *call) error {
+	// The call is audited under the event it belongs to: a refund deferred
+	// to the commit names the refund event, not the commit's.
+	ctx = audit.WithOrder(ctx, rec.OrderID, c.intent.EventID)
 	rec.Intent = &c.intent
 	rec.UpdatedAt = c.intent.At
 	rev, err := w.store.Put(ctx, rec, rev)
@@ -297,6 +309,7 @@ func applyOutcome(r *store.Record, c *call, doc *avatax.TransactionModel, now ti
 func (w *Worker) failed(ctx context.Context, env events.Envelope, rec *store.Record, c *call, callErr error) error {
 	kind := avatax.KindOf(callErr)
 	if kind == avatax.KindTransient || kind == avatax.KindAuth {
+		w.release(ctx, rec.OrderID, c.intent)
 		var ae *avatax.Error
 		if errors.As(callErr, &ae) {
 			if d, ok := ae.RetryAfterDelay(); ok {
@@ -331,10 +344,29 @@ func (w *Worker) failed(ctx context.Context, env events.Envelope, rec *store.Rec
 	return err
 }
 
+// release gives up an intent whose call failed, so that the next delivery
+// of any event of the order, or the sweep, finishes it at once, and puts
+// the order on the sweep's list in case no delivery comes. Both are best
+// effort: without them the intent is still finished, once its lease has
+// passed, by a redelivery.
+func (w *Worker) release(ctx context.Context, orderID string, in store.Intent) {
+	_, _, err := w.store.Update(ctx, orderID, func(r *store.Record) error {
+		if !r.Intent.Same(&in) {
+			return errRestart
+		}
+		r.Intent.Released = true
+		return nil
+	})
+	if err != nil && !errors.Is(err, errRestart) {
+		w.log.WarnContext(ctx, "release intent", "order", orderID, "err", err)
+	}
+	w.markUnfinished(ctx, orderID)
+}
+
 // refundPending refunds the returns that arrived before the order's tax
 // was committed, once it is. It reads the record again for each, so it is
-// safe to call after any event.
-func (w *Worker) refundPending(ctx context.Context, env events.Envelope, orderID string) error {
+// safe to call after any event, and from the sweep.
+func (w *Worker) refundPending(ctx context.Context, orderID string) error {
 	for {
 		rec, rev, err := w.store.Get(ctx, orderID)
 		if err != nil {
@@ -349,12 +381,14 @@ func (w *Worker) refundPending(ctx context.Context, env events.Envelope, orderID
 			return err
 		}
 		r := &rec.Returns[i]
+		// The refund's answers name the event that asked for it; the
+		// suffix keeps them apart from its refund_before_commit error.
+		cause := events.Envelope{ID: r.EventID + "/refund", Type: events.RefundOrderTaxes, Subject: orderID}
 		c, err := w.planRefund(rec, o, r, w.opts.Now())
 		if err != nil {
 			// The return's data cannot be refunded: refuse it for good,
 			// naming the event that asked for it, and go on.
 			r.Refused = err.Error()
-			cause := events.Envelope{ID: r.EventID + "/refund", Subject: orderID}
 			if err := w.publishError(ctx, cause, rec.OrderVersion, lifecycle.Refund, rec.State, dataErrorInfo(err)); err != nil {
 				return err
 			}
@@ -363,7 +397,7 @@ func (w *Worker) refundPending(ctx context.Context, env events.Envelope, orderID
 			}
 			continue
 		}
-		if err := w.perform(ctx, env, rec, rev, c); err != nil {
+		if err := w.perform(ctx, cause, rec, rev, c); err != nil {
 			return err
 		}
 	}
@@ -405,24 +439,31 @@ func documents(r *store.Record) []*store.Document {
 	return out
 }
 
+// publishResult publishes the result of a call, with the document it made.
 func (w *Worker) publishResult(ctx context.Context, rec *store.Record, c *call, doc *avatax.TransactionModel) error {
 	o, err := snapshot(rec)
 	if err != nil {
 		return err
 	}
-	refs := taxdoc.LineRefs(o)
-	data := events.ResultData{
-		OrderID: rec.OrderID, OrderVersion: rec.OrderVersion, Action: events.Type(c.action),
-		State: string(rec.State), PreviousState: string(c.from), CauseEventID: c.intent.EventID,
-		Document: taxdoc.Summarize(doc, refs),
+	d := taxdoc.Summarize(doc, taxdoc.LineRefs(o))
+	id := c.intent.EventID + "/" + string(c.intent.Effect)
+	if c.intent.ReturnID != "" {
+		id += "/" + c.intent.ReturnID
 	}
+	return w.answer(ctx, rec, id, events.ResultData{Action: events.Type(c.action), PreviousState: string(c.from),
+		CauseEventID: c.intent.EventID, Document: &d})
+}
+
+// answer publishes a tax_result under id with the order as the record has
+// it; data brings what belongs to the action.
+func (w *Worker) answer(ctx context.Context, rec *store.Record, id string, data events.ResultData) error {
+	data.OrderID, data.OrderVersion, data.State = rec.OrderID, rec.OrderVersion, string(rec.State)
 	for _, d := range documents(rec) {
 		data.Documents = append(data.Documents, events.Document{Code: d.Code, Type: d.Type, Status: d.Status,
 			TotalAmount: d.TotalAmount, TotalTaxable: d.TotalTaxable, TotalTax: d.TotalTax, Lines: []events.DocumentLine{}})
 	}
-	id := c.intent.EventID + "/" + string(c.intent.Effect)
-	if c.intent.ReturnID != "" {
-		id += "/" + c.intent.ReturnID
+	if data.Documents == nil {
+		data.Documents = []events.Document{}
 	}
 	env, err := events.New(id, w.opts.Source, events.TaxResult, rec.OrderID, w.opts.Now(), data)
 	if err != nil {
@@ -433,6 +474,19 @@ func (w *Worker) publishResult(ctx context.Context, rec *store.Record, c *call, 
 	}
 	observationOf(ctx).publishedResult(data)
 	return nil
+}
+
+// noEffectNote says why an action the state machine allows needs no call.
+func noEffectNote(s lifecycle.State, a lifecycle.Action) string {
+	switch {
+	case s == lifecycle.None && a == lifecycle.VoidTax:
+		return "no document exists: nothing to void"
+	case s == lifecycle.Void:
+		return "already void"
+	case s == lifecycle.Committed || s == lifecycle.CommittedRefund:
+		return "the committed tax is not changed"
+	}
+	return "nothing tax-relevant changed since the last call"
 }
 
 // errorInfo is the content of a tax error.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/store"
@@ -21,6 +22,7 @@ func (w *Worker) reconcile(ctx context.Context, rec *store.Record) error {
 
 // reconcileNow reports whether the intent's call had taken effect.
 func (w *Worker) reconcileNow(ctx context.Context, orderID string, in store.Intent, from lifecycle.State) (bool, error) {
+	ctx = audit.WithOrder(ctx, orderID, in.EventID)
 	company := w.mapper.Config().Provider.CompanyCode
 	doc, err := w.tax.Get(ctx, company, in.Code, in.Type)
 	if err != nil && !avatax.IsNotFound(err) {

@@ -61,6 +61,7 @@ const (
 // instruments are the worker's metrics.
 type instruments struct {
 	tracer      trace.Tracer
+	meter       metric.Meter
 	events      metric.Int64Counter
 	duration    metric.Float64Histogram
 	transitions metric.Int64Counter
@@ -77,7 +78,7 @@ func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider) instrument
 	}
 	m := mp.Meter(instrumentation)
 	var in instruments
-	in.tracer = tp.Tracer(instrumentation)
+	in.tracer, in.meter = tp.Tracer(instrumentation), m
 	in.events, _ = m.Int64Counter("taxbridge.events", metric.WithUnit("{event}"),
 		metric.WithDescription("OMS event deliveries processed, by event type and outcome (applied, duplicate, unchanged, stale, refused, dead_lettered, retried)"))
 	in.duration, _ = m.Float64Histogram("taxbridge.event.duration", metric.WithUnit("s"),
@@ -109,21 +110,14 @@ func typeOfSubject(subject string) string {
 }
 
 // observation collects what happened to one event while it is processed,
-// from the seams the worker's code passes through (decide, publishResult,
-// publishError).
+// from the seams the worker's code passes through (answer, publishError).
 type observation struct {
 	mu        sync.Mutex
 	duplicate bool
 	unchanged bool
 	stale     bool
-	decision  *decided
 	taxErrors []string // codes of published tax errors
 	results   []events.ResultData
-}
-
-type decided struct {
-	from lifecycle.State
-	d    lifecycle.Decision
 }
 
 type observationKey struct{}
@@ -176,8 +170,8 @@ func (o *observation) outcome() string {
 	return OutcomeApplied
 }
 
-// transitions are the state changes the event caused: those of the
-// results published, and a change without AvaTax call (none → void).
+// transitions are the state changes the event caused, as the results
+// published say (every action that is not refused publishes one).
 func (o *observation) transitions() [][2]string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -186,10 +180,6 @@ func (o *observation) transitions() [][2]string {
 		if r.PreviousState != r.State {
 			out = append(out, [2]string{r.PreviousState, r.State})
 		}
-	}
-	if d := o.decision; d != nil && len(o.taxErrors) == 0 && d.d.Refusal == nil &&
-		d.d.Effect == lifecycle.NoEffect && d.d.To != d.from {
-		out = append(out, [2]string{string(d.from), string(d.d.To)})
 	}
 	return out
 }
@@ -208,10 +198,5 @@ func (w *Worker) decide(ctx context.Context, orderID string, s lifecycle.State, 
 		span.SetAttributes(attrRefusal.String(d.Refusal.Code))
 	}
 	span.End()
-	if o := observationOf(ctx); o != nil {
-		o.mu.Lock()
-		o.decision = &decided{from: s, d: d}
-		o.mu.Unlock()
-	}
 	return d
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/fastjson"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/store"
 	"github.com/taxbridge/taxbridge/internal/taxdoc"
@@ -58,6 +59,11 @@ type Options struct {
 	// (wrap its handler with telemetry.NewLogHandler for trace ids).
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Unfinished is the sweep's list of orders whose record may hold an
+	// intent no delivery will finish (nil: no sweep), and SweepInterval
+	// how often Run sweeps it (default: IntentLease).
+	Unfinished    *store.Unfinished
+	SweepInterval time.Duration
 	// TracerProvider and MeterProvider receive the worker's spans and
 	// metrics (default: the OpenTelemetry globals).
 	TracerProvider trace.TracerProvider
@@ -74,16 +80,17 @@ var DefaultOptions = Options{
 
 // Worker processes OMS events.
 type Worker struct {
-	js        jetstream.JetStream
-	store     *store.Store
-	validator *events.Validator
-	mapper    *taxdoc.Mapper
-	tax       AvaTax
-	opts      Options
-	log       *slog.Logger
-	orders    keyLock
-	addresses addressCache
-	in        instruments
+	js          jetstream.JetStream
+	store       *store.Store
+	validator   *events.Validator
+	mapper      *taxdoc.Mapper
+	tax         AvaTax
+	opts        Options
+	log         *slog.Logger
+	orders      keyLock
+	addresses   addressCache
+	in          instruments
+	sweepGauges sweepGauges
 }
 
 // New returns a worker. Zero options take their DefaultOptions value.
@@ -106,8 +113,13 @@ func New(js jetstream.JetStream, st *store.Store, v *events.Validator, m *taxdoc
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Worker{js: js, store: st, validator: v, mapper: m, tax: tax, opts: opts, log: opts.Logger,
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = opts.IntentLease
+	}
+	w := &Worker{js: js, store: st, validator: v, mapper: m, tax: tax, opts: opts, log: opts.Logger,
 		in: newInstruments(opts.TracerProvider, opts.MeterProvider)}
+	w.sweepGauges.register(w.in.meter)
+	return w
 }
 
 // Run consumes until ctx is cancelled, then stops fetching, lets in-flight
@@ -133,8 +145,11 @@ func (w *Worker) Run(ctx context.Context, cons jetstream.Consumer) error {
 		}
 		ccs = append(ccs, cc)
 	}
-	<-ctx.Done()
 	var wg sync.WaitGroup
+	if w.opts.Unfinished != nil {
+		wg.Go(func() { w.sweepLoop(ctx) })
+	}
+	<-ctx.Done()
 	for _, cc := range ccs {
 		cc.Drain()
 		wg.Go(func() { <-cc.Closed() })
@@ -198,6 +213,8 @@ func (w *Worker) HandleMsg(ctx context.Context, m jetstream.Msg) {
 	case errors.As(err, &invalid):
 		outcome = w.deadLetter(ctx, m, deliveries, "invalid", err)
 	case deliveries >= uint64(w.opts.MaxDeliver):
+		// An intent the event left is the sweep's to finish now.
+		w.markUnfinished(ctx, in.Subject)
 		outcome = w.deadLetter(ctx, m, deliveries, "exhausted", fmt.Errorf("gave up after %d deliveries: %w", deliveries, err))
 	default:
 		outcome = OutcomeRetried
@@ -264,10 +281,64 @@ func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, deliveries uin
 	}
 	w.in.deadLetters.Add(ctx, 1, metric.WithAttributes(metricEventType.String(typeOfSubject(m.Subject())), metricReason.String(why)))
 	w.log.WarnContext(ctx, "event dead-lettered", "subject", m.Subject(), "reason", reason.Error())
+	if err := w.publishDeadLetterError(ctx, m, why, reason); err != nil {
+		// The dead letter keeps the event and its reason; only the OMS's
+		// notice is missing, so the message is not retried for it.
+		w.log.ErrorContext(ctx, "tax error for a dead letter", "subject", m.Subject(), "err", err)
+	}
 	if err := m.TermWithReason(trim(reason.Error(), 200)); err != nil {
 		w.log.WarnContext(ctx, "term", "subject", m.Subject(), "err", err)
 	}
 	return OutcomeDeadLettered
+}
+
+// Codes of the tax errors published for dead letters.
+const (
+	CodeInvalidEvent     = "invalid_event"
+	CodeRetriesExhausted = "retries_exhausted"
+)
+
+// publishDeadLetterError tells the OMS that an event was dead-lettered,
+// with a tax_error on the order's error subject: the event was invalid
+// (the message names the fields) or could not be processed in its
+// deliveries. Its id derives from the event's message id, so publishing it
+// again is dropped as a duplicate.
+func (w *Worker) publishDeadLetterError(ctx context.Context, m jetstream.Msg, why string, reason error) error {
+	token := strings.TrimPrefix(m.Subject(), bus.EventsPrefix)
+	if _, t, ok := strings.Cut(token, "."); ok {
+		token = t
+	}
+	var env events.Envelope
+	_ = fastjson.Unmarshal(m.Data(), &env) // best effort: the event may not even be JSON
+	msgID := m.Headers().Get(jetstream.MsgIDHeader)
+	if msgID == "" {
+		msgID = env.ID
+	}
+	data := events.ErrorData{OrderID: env.Subject, Action: events.Type(typeOfSubject(m.Subject())), State: string(lifecycle.None),
+		Code: CodeRetriesExhausted, Message: reason.Error() + "; the event is in the dead-letter stream: fix the cause and replay it",
+		CauseEventID: msgID}
+	if data.OrderID == "" || bus.Token(data.OrderID) != token {
+		data.OrderID = token // the subject's, escaped as it is there
+	}
+	var invalid *events.InvalidError
+	if why == "invalid" && errors.As(reason, &invalid) {
+		data.Code, data.Message = CodeInvalidEvent, reason.Error()+"; the event was dead-lettered: correct it and send it again"
+		if len(invalid.Problems) > 0 {
+			data.Field, _, _ = strings.Cut(invalid.Problems[0], ": ")
+		}
+	}
+	if rec, _, err := w.store.Get(ctx, data.OrderID); err == nil {
+		data.State, data.OrderVersion = string(rec.State), rec.OrderVersion
+	}
+	out, err := events.New(msgID+"/dead_letter", w.opts.Source, events.TaxError, data.OrderID, w.opts.Now(), data)
+	if err != nil {
+		return err
+	}
+	if _, err := bus.Publish(ctx, w.js, bus.ErrorsPrefix+token, out, nil); err != nil {
+		return err
+	}
+	observationOf(ctx).publishedError(data.Code)
+	return nil
 }
 
 func trim(s string, n int) string {
@@ -291,7 +362,7 @@ func (w *Worker) Process(ctx context.Context, in *events.Inbound) error {
 			continue
 		}
 		if err == nil && pending {
-			err = w.refundPending(ctx, env, env.Subject)
+			err = w.refundPending(ctx, env.Subject)
 		}
 		return err
 	}
@@ -320,6 +391,23 @@ func (w *Worker) attempt(ctx context.Context, env events.Envelope, data *events.
 		obs.stale = env.Type.IsAction() && rec.Stale(lifecycle.Action(env.Type), data.OrderVersion)
 		obs.mu.Unlock()
 	}
+	// An intent is finished first, whatever the event: it may belong to an
+	// event that will not come again (a refund deferred to the commit, or
+	// an event given up), so a duplicate must not step over it.
+	if in := rec.Intent; in != nil {
+		if !in.Expired(w.opts.Now(), w.opts.IntentLease) {
+			// Another replica is probably making the call; an orphaned
+			// intent is reconciled once its lease has passed.
+			age := w.opts.Now().Sub(in.At)
+			return false, &retryAfter{delay: min(w.opts.IntentLease-age, time.Second),
+				err: fmt.Errorf("order %s: AvaTax %s for event %s may still be running: %w", env.Subject, in.Effect, in.EventID, errRetry)}
+		}
+		if err := w.reconcile(ctx, rec); err != nil {
+			return false, err
+		}
+		w.unmarkUnfinished(ctx, env.Subject) // if it fails again, it is marked again
+		return false, errRestart
+	}
 	if rec.HasSeen(env.ID) {
 		w.log.DebugContext(ctx, "duplicate event", "id", env.ID, "order", env.Subject)
 		return pending, nil
@@ -331,18 +419,6 @@ func (w *Worker) attempt(ctx context.Context, env events.Envelope, data *events.
 		// again would change nothing, so there is nothing to write, and no
 		// need to remember it to drop it later.
 		return pending, nil
-	}
-	if in := rec.Intent; in != nil {
-		if age := w.opts.Now().Sub(in.At); age < w.opts.IntentLease {
-			// Another replica is probably making the call; an orphaned
-			// intent is reconciled once its lease has passed.
-			return false, &retryAfter{delay: min(w.opts.IntentLease-age, time.Second),
-				err: fmt.Errorf("order %s: AvaTax %s for event %s may still be running: %w", env.Subject, in.Effect, in.EventID, errRetry)}
-		}
-		if err := w.reconcile(ctx, rec); err != nil {
-			return false, err
-		}
-		return false, errRestart
 	}
 	rec.MergeSnapshot(data.OrderVersion, data.Order)
 	if !env.Type.IsAction() {

@@ -256,7 +256,7 @@ func (e *env) startWorker(b *backend, concurrency int) (*running, error) {
 	st := store.New(e.res.Orders)
 	w := worker.New(e.js, st, v, taxdoc.NewMapper(cfg), b.client, worker.Options{
 		Concurrency: concurrency, IntentLease: e.topo.AckWait, MaxDeliver: e.topo.MaxDeliver,
-		Logger: slog.New(logs),
+		Unfinished: store.NewUnfinished(e.res.Unfinished), Logger: slog.New(logs),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan error, 1), logs: logs, store: st}

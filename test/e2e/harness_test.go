@@ -93,7 +93,8 @@ func start(t *testing.T, opt options) *harness {
 	st := store.New(res.Orders)
 	w := worker.New(js, st, v, taxdoc.NewMapper(cfg), client, worker.Options{
 		Concurrency: 8, IntentLease: opt.lease, MaxDeliver: topo.MaxDeliver,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Unfinished: store.NewUnfinished(res.Unfinished),
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx, res.Consumer) }()

@@ -1,0 +1,291 @@
+package worker_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/taxbridge/taxbridge/internal/avatax"
+	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/bus"
+	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/lifecycle"
+	"github.com/taxbridge/taxbridge/internal/scenario"
+	"github.com/taxbridge/taxbridge/internal/store"
+	"github.com/taxbridge/taxbridge/internal/workertest"
+)
+
+// The tests here drive the worker's Process and Sweep themselves (the
+// harness's worker does not consume), so that a delivery can be repeated
+// at will and a process can die at a chosen step: the AvaTax transport
+// panics there, and the panic unwinds the delivery as a crash would end
+// it, leaving the record as it was written up to that point. They judge
+// from outside: the sandbox's documents and the results stream.
+
+// clock is the worker's clock, moved by the test past intent leases.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Now()} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// crash is what the fault transport panics with.
+type crash struct{}
+
+// How the fault transport treats the calls of one document.
+const (
+	pass        = ""
+	crashBefore = "crash before the call"  // the process dies with the intent written
+	crashAfter  = "crash after the call"   // the call takes effect, then the process dies
+	failBefore  = "fail before the call"   // every attempt gets 503
+	failAfter   = "fail after the call"    // the first attempt takes effect and gets 500, the look-ups 503
+	published   = "crash after the result" // as crashAfter; the test publishes the result itself
+)
+
+// faults breaks the AvaTax calls about one document (by code) as the test
+// says, until it is told to pass.
+type faults struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	code  string
+	mode  string
+	taken bool // the first request about the code went through
+}
+
+func (f *faults) set(code, mode string) {
+	f.mu.Lock()
+	f.code, f.mode, f.taken = code, mode, false
+	f.mu.Unlock()
+}
+
+func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
+	body := []byte{}
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	f.mu.Lock()
+	about := f.code != "" && (bytes.Contains(body, []byte(`"code":"`+f.code+`"`)) || strings.Contains(r.URL.Path, "/"+f.code))
+	mode, first := f.mode, !f.taken
+	if about {
+		f.taken = true
+	}
+	f.mu.Unlock()
+	if !about {
+		return f.next.RoundTrip(r)
+	}
+	switch mode {
+	case crashBefore:
+		panic(crash{})
+	case crashAfter, published:
+		resp, err := f.next.RoundTrip(r)
+		if err == nil {
+			resp.Body.Close()
+		}
+		panic(crash{})
+	case failBefore:
+		r.Header.Set(sandbox.HeaderFault, "503")
+	case failAfter:
+		if first {
+			r.Header.Set(sandbox.HeaderFault, "500-after")
+		} else {
+			r.Header.Set(sandbox.HeaderFault, "503")
+		}
+	}
+	return f.next.RoundTrip(r)
+}
+
+type rig struct {
+	*workertest.Harness
+	clock  *clock
+	faults *faults
+	lease  time.Duration
+}
+
+func newRig(t *testing.T) *rig {
+	f := &faults{}
+	c := newClock()
+	lease := 30 * time.Second
+	h := workertest.Start(t, workertest.Options{Stopped: true, Now: c.Now, Lease: lease,
+		Retry:     avatax.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond},
+		Transport: func(next http.RoundTripper) http.RoundTripper { f.next = next; return f }})
+	return &rig{Harness: h, clock: c, faults: f, lease: lease}
+}
+
+// deliver processes one delivery of the event as the consumer would hand
+// it over, and reports whether the process "died" during it.
+func (r *rig) deliver(env events.Envelope) (died bool, err error) {
+	r.T.Helper()
+	raw, merr := json.Marshal(env)
+	if merr != nil {
+		r.T.Fatal(merr)
+	}
+	in, verr := r.Validator.Inbound(raw)
+	if verr != nil {
+		r.T.Fatalf("event %s: %v", env.ID, verr)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			if _, ok := p.(crash); !ok {
+				panic(p)
+			}
+			died = true
+		}
+	}()
+	return false, r.Worker.Process(r.Ctx, &in)
+}
+
+// mustDeliver delivers and fails the test on an error or a crash.
+func (r *rig) mustDeliver(env events.Envelope) {
+	r.T.Helper()
+	if died, err := r.deliver(env); err != nil || died {
+		r.T.Fatalf("event %s: err %v, died %v", env.ID, err, died)
+	}
+}
+
+// refundResults are the order's results of refund_order_taxes that carry
+// a document, by result id.
+func refundResults(h *workertest.Harness, orderID string) int {
+	n := 0
+	for _, d := range h.Results(orderID) {
+		if d.Action == events.RefundOrderTaxes && d.Document != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// checkRefunded: the order ends committed_refund with exactly one
+// ReturnInvoice in AvaTax, recorded, announced once, and no intent left.
+func checkRefunded(t *testing.T, h *workertest.Harness, orderID string) {
+	t.Helper()
+	rec := h.Record(orderID)
+	if rec.State != lifecycle.CommittedRefund || rec.Intent != nil || len(rec.Returns) != 1 || !rec.Returns[0].Done() {
+		t.Errorf("record: state %s intent %+v returns %+v, want committed_refund with the return done", rec.State, rec.Intent, rec.Returns)
+	}
+	if n := h.Documents(avatax.ReturnInvoice); n != 1 {
+		t.Errorf("%d ReturnInvoices in AvaTax, want 1", n)
+	}
+	if n := refundResults(h, orderID); n != 1 {
+		t.Errorf("%d refund results published, want 1", n)
+	}
+}
+
+// deferredRefund brings an order to the point where its refund, which came
+// before the commit, is made during the commit's delivery: it returns the
+// commit event and the refund event.
+func deferredRefund(t *testing.T, r *rig, orderID string) (commit, refund events.Envelope) {
+	t.Helper()
+	f := scenario.Returned(orderID)
+	paid, create, commit, refund := f.Events[0], f.Events[1], f.Events[3], f.Events[5]
+	for _, e := range []events.Envelope{paid, create, refund} {
+		r.mustDeliver(e)
+	}
+	if errs := r.TaxErrors(orderID); len(errs) != 1 || errs[0].Code != lifecycle.RefusedRefundBeforeCommit {
+		t.Fatalf("tax errors %+v, want the refund kept with refund_before_commit", errs)
+	}
+	return commit, refund
+}
+
+// TestDeferredRefundInterruptedAtEachStep: a refund that arrived before the
+// commit is made during the commit's delivery. Whatever step that delivery
+// stops at, the next delivery of the commit event (already applied, so a
+// duplicate) or the sweep finishes the refund: one ReturnInvoice, recorded,
+// announced once.
+func TestDeferredRefundInterruptedAtEachStep(t *testing.T) {
+	for _, mode := range []string{crashBefore, crashAfter, published, failBefore, failAfter} {
+		for _, finisher := range []string{"redelivery of the commit", "sweep"} {
+			t.Run(mode+", then "+finisher, func(t *testing.T) {
+				r := newRig(t)
+				const order = "WEB-DR"
+				commit, _ := deferredRefund(t, r, order)
+				r.faults.set(order+"-R1", mode)
+				died, err := r.deliver(commit)
+				crashed := mode == crashBefore || mode == crashAfter || mode == published
+				if died != crashed || (!crashed && err == nil) {
+					t.Fatalf("commit delivery: err %v died %v", err, died)
+				}
+				rec := r.Record(order)
+				if rec.State != lifecycle.Committed || rec.Intent == nil || rec.Intent.Effect != lifecycle.RefundDocument {
+					t.Fatalf("after the interruption: state %s intent %+v, want committed with the refund's intent", rec.State, rec.Intent)
+				}
+				if mode == published {
+					// The result went out, the process died before writing.
+					r.faults.set("", pass)
+					doc, err := r.AvaTax.Get(r.Ctx, r.Company, order+"-R1", avatax.ReturnInvoice)
+					if err != nil {
+						t.Fatal(err)
+					}
+					publishRefundResult(t, r, rec, doc)
+				}
+				r.faults.set("", pass)
+				if crashed {
+					// Nothing released the intent: it is finished once its
+					// lease has passed, not before.
+					if finisher == "sweep" {
+						// Given up after its last delivery: on the sweep's list.
+						if err := r.Unfinished.Add(r.Ctx, order); err != nil {
+							t.Fatal(err)
+						}
+						if _, err := r.Worker.Sweep(r.Ctx); err != nil {
+							t.Fatal(err)
+						}
+					} else if _, err := r.deliver(commit); err == nil {
+						t.Fatal("a delivery within the intent's lease went ahead")
+					}
+					if r.Record(order).Intent == nil {
+						t.Fatal("the intent was finished within its lease")
+					}
+					r.clock.Add(r.lease)
+				}
+				if finisher == "sweep" {
+					stats, err := r.Worker.Sweep(r.Ctx)
+					if err != nil || stats.Unfinished != 0 {
+						t.Fatalf("sweep: %+v, %v", stats, err)
+					}
+				} else {
+					r.mustDeliver(commit)
+				}
+				checkRefunded(t, r.Harness, order)
+				if orders, _ := r.Unfinished.List(r.Ctx); len(orders) != 0 {
+					t.Errorf("orders %v still on the sweep's list", orders)
+				}
+			})
+		}
+	}
+}
+
+// publishRefundResult publishes the refund's result as the dead process
+// did, under the id the worker gives it.
+func publishRefundResult(t *testing.T, r *rig, rec *store.Record, doc *avatax.TransactionModel) {
+	t.Helper()
+	in := rec.Intent
+	id := in.EventID + "/" + string(in.Effect) + "/" + in.ReturnID
+	d := events.Document{Code: doc.Code, Type: doc.Type, Status: doc.Status, TotalAmount: doc.TotalAmount, Lines: []events.DocumentLine{}}
+	data := events.ResultData{OrderID: rec.OrderID, OrderVersion: rec.OrderVersion, Action: events.RefundOrderTaxes,
+		State: string(lifecycle.CommittedRefund), CauseEventID: in.EventID, Document: &d, Documents: []events.Document{d}}
+	env, err := events.New(id, "taxbridge", events.TaxResult, rec.OrderID, time.Now(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(env)
+	r.PublishRaw(bus.ResultSubject(rec.OrderID), raw, id)
+}

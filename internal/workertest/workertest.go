@@ -1,0 +1,275 @@
+// Package workertest assembles a taxbridge worker for tests from real
+// parts: an embedded nats-server with JetStream (in process), the AvaTax
+// sandbox over real HTTP, the AvaTax client with its audit transport, and
+// the worker, driven only through NATS subjects and judged from outside
+// (the sandbox's documents, the TAX and dead-letter streams, the records).
+// Only tests import it.
+package workertest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/taxbridge/taxbridge/internal/audit"
+	"github.com/taxbridge/taxbridge/internal/avatax"
+	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/bus"
+	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/store"
+	"github.com/taxbridge/taxbridge/internal/taxconfig"
+	"github.com/taxbridge/taxbridge/internal/taxdoc"
+	"github.com/taxbridge/taxbridge/internal/testwait"
+	"github.com/taxbridge/taxbridge/internal/worker"
+)
+
+// Options shape the harness. The zero value is a running worker on the
+// example tax configuration.
+type Options struct {
+	// Lease is the worker's intent lease (default: the consumer's AckWait,
+	// 5s here).
+	Lease time.Duration
+	// MaxDeliver is the consumer's delivery limit (default 20).
+	MaxDeliver int
+	// Transport wraps the HTTP transport to the sandbox, e.g. to inject a
+	// fault into one request.
+	Transport func(http.RoundTripper) http.RoundTripper
+	// Retry is the AvaTax client's retry policy (zero: its default).
+	Retry avatax.RetryPolicy
+	// TaxConfig is the tax configuration (default: taxconfig.Example).
+	TaxConfig []byte
+	// Now is the worker's clock (default: time.Now).
+	Now func() time.Time
+	// Stopped assembles the worker without running it: the test drives
+	// Process, HandleMsg or Sweep itself.
+	Stopped bool
+}
+
+// Harness is one taxbridge with its own NATS server and AvaTax sandbox.
+type Harness struct {
+	T          testing.TB
+	Ctx        context.Context
+	NC         *nats.Conn
+	JS         jetstream.JetStream
+	Res        *bus.Resources
+	Store      *store.Store
+	Unfinished *store.Unfinished
+	Sandbox    *sandbox.Sandbox
+	SandboxURL string // where the sandbox answers HTTP
+	AvaTax     *avatax.Client
+	Company    string
+	Validator  *events.Validator
+	Worker     *worker.Worker
+}
+
+// Start assembles and (unless opt.Stopped) runs a worker; everything stops
+// when the test ends.
+func Start(t testing.TB, opt Options) *Harness {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	emb, err := bus.StartEmbedded(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := emb.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := bus.DefaultTopology
+	topo.AckWait = 5 * time.Second
+	if opt.MaxDeliver > 0 {
+		topo.MaxDeliver = opt.MaxDeliver
+	}
+	res, err := bus.Provision(ctx, js, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := sandbox.New(sandbox.Options{})
+	srv := httptest.NewServer(sb)
+	creds := avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey}
+	var tr http.RoundTripper = http.DefaultTransport
+	if opt.Transport != nil {
+		tr = opt.Transport(tr)
+	}
+	tr = audit.NewTransport(tr, audit.Options{Publisher: js, AccountID: creds.AccountID, LicenseKey: creds.LicenseKey})
+	client := avatax.New(srv.URL, creds, avatax.WithHTTPClient(&http.Client{Transport: tr, Timeout: 5 * time.Second}),
+		avatax.WithRetry(opt.Retry))
+	raw := opt.TaxConfig
+	if raw == nil {
+		raw = taxconfig.Example
+	}
+	cfg, err := taxconfig.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := events.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := opt.Lease
+	if lease == 0 {
+		lease = topo.AckWait
+	}
+	st, unfinished := store.New(res.Orders), store.NewUnfinished(res.Unfinished)
+	w := worker.New(js, st, v, taxdoc.NewMapper(cfg), client, worker.Options{
+		Concurrency: 8, IntentLease: lease, MaxDeliver: topo.MaxDeliver, Unfinished: unfinished, Now: opt.Now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	done := make(chan error, 1)
+	if opt.Stopped {
+		done <- nil
+	} else {
+		go func() { done <- w.Run(ctx, res.Consumer) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+		nc.Close()
+		emb.Shutdown()
+		srv.Close()
+	})
+	return &Harness{T: t, Ctx: ctx, NC: nc, JS: js, Res: res, Store: st, Unfinished: unfinished, Sandbox: sb,
+		SandboxURL: srv.URL, AvaTax: client, Company: cfg.Provider.CompanyCode, Validator: v, Worker: w}
+}
+
+// Publish sends an event to its subject, with its id as message id.
+func (h *Harness) Publish(env events.Envelope) {
+	h.T.Helper()
+	if _, err := bus.Publish(h.Ctx, h.JS, bus.EventSubject(env.Type, env.Subject), env, nil); err != nil {
+		h.T.Fatal(err)
+	}
+}
+
+// PublishRaw sends bytes as an event, with a message id of its own.
+func (h *Harness) PublishRaw(subject string, data []byte, msgID string) {
+	h.T.Helper()
+	if _, err := h.JS.Publish(h.Ctx, subject, data, jetstream.WithMsgID(msgID)); err != nil {
+		h.T.Fatal(err)
+	}
+}
+
+// Eventually polls cond until it holds or the deadline passes.
+func (h *Harness) Eventually(what string, cond func() bool) {
+	h.T.Helper()
+	testwait.Eventually(h.T, what, cond)
+}
+
+// Record is the order's record as stored now.
+func (h *Harness) Record(orderID string) *store.Record {
+	h.T.Helper()
+	rec, _, err := h.Store.Get(h.Ctx, orderID)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	return rec
+}
+
+// WaitApplied waits until every event id is applied to the order's record
+// and no intent is left in it.
+func (h *Harness) WaitApplied(orderID string, ids ...string) *store.Record {
+	h.T.Helper()
+	var rec *store.Record
+	h.Eventually("events applied to "+orderID, func() bool {
+		rec = h.Record(orderID)
+		for _, id := range ids {
+			if !rec.HasSeen(id) {
+				return false
+			}
+		}
+		return rec.Intent == nil
+	})
+	return rec
+}
+
+// WaitIdle waits until the worker's consumer has nothing pending.
+func (h *Harness) WaitIdle() {
+	h.T.Helper()
+	h.Eventually("consumer idle", func() bool {
+		info, err := h.Res.Consumer.Info(h.Ctx)
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	})
+}
+
+// Messages returns the messages of a stream on a subject, oldest first.
+func (h *Harness) Messages(stream, subject string) []jetstream.Msg {
+	h.T.Helper()
+	cons, err := h.JS.OrderedConsumer(h.Ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	info, err := cons.Info(h.Ctx)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	if info.NumPending == 0 {
+		return nil
+	}
+	batch, err := cons.Fetch(int(info.NumPending), jetstream.FetchMaxWait(2*time.Second))
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	var out []jetstream.Msg
+	for m := range batch.Messages() {
+		out = append(out, m)
+	}
+	return out
+}
+
+// Results are the data of the order's tax_result events, oldest first.
+func (h *Harness) Results(orderID string) []events.ResultData {
+	return DataOf[events.ResultData](h, bus.ResultSubject(orderID))
+}
+
+// TaxErrors are the data of the order's tax_error events, oldest first.
+func (h *Harness) TaxErrors(orderID string) []events.ErrorData {
+	return DataOf[events.ErrorData](h, bus.ErrorSubject(orderID))
+}
+
+// DataOf decodes the data of the events on a subject of the results stream.
+func DataOf[T any](h *Harness, subject string) []T {
+	h.T.Helper()
+	var out []T
+	for _, m := range h.Messages(bus.ResultsStream, subject) {
+		var env events.Envelope
+		var d T
+		if err := json.Unmarshal(m.Data(), &env); err != nil {
+			h.T.Fatal(err)
+		}
+		if err := json.Unmarshal(env.Data, &d); err != nil {
+			h.T.Fatal(err)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// AvaTaxCalls counts the calls that change documents.
+func (h *Harness) AvaTaxCalls() int {
+	c := h.Sandbox.Calls()
+	return c["create"] + c["createoradjust"] + c["commit"] + c["void"] + c["refund"] + c["adjust"]
+}
+
+// Documents counts the sandbox's documents of a type.
+func (h *Harness) Documents(docType string) int {
+	n := 0
+	for _, d := range h.Sandbox.Documents(h.Company) {
+		if d.Type == docType {
+			n++
+		}
+	}
+	return n
+}
