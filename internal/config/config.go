@@ -28,6 +28,15 @@ type Config struct {
 	DataDir string `envconfig:"DATA_DIR" default:"./taxbridge-data" desc:"JetStream storage directory of the embedded nats-server"`
 	// NATSListen makes the embedded server listen on TCP, for the nats CLI.
 	NATSListen string `envconfig:"NATS_LISTEN" default:"127.0.0.1:4222" desc:"host:port the embedded nats-server listens on; empty: in-process only"`
+	// NATSConnectTimeout bounds how long a start waits for NATSURL to
+	// answer and take the streams, so that a replica started before its
+	// server comes up waits instead of exiting.
+	NATSConnectTimeout time.Duration `envconfig:"NATS_CONNECT_TIMEOUT" default:"2m" desc:"how long a start waits for TAXBRIDGE_NATS_URL to be reachable and its streams provisioned before exiting with an error; 0: wait forever"`
+	// NATSReplicas is the replication of the streams, the consumer and the
+	// buckets: JetStream's quorum needs an odd count.
+	NATSReplicas int `envconfig:"NATS_REPLICAS" default:"1" desc:"replicas of taxbridge's streams, consumer and KV buckets: 1, 3 or 5 (more than 1 needs a JetStream cluster at TAXBRIDGE_NATS_URL)"`
+	// RecordMaxAge is the TTL of the per-order records.
+	RecordMaxAge time.Duration `envconfig:"RECORD_MAX_AGE" default:"0" desc:"how long an order's record in KV tax_orders is kept after its last change (at least 24h; 0: forever); it must outlive the order's last event, returns included, or a late event finds no record and is taken for a new order"`
 
 	AvaTaxURL        string `envconfig:"AVATAX_URL" desc:"AvaTax base URL, e.g. https://sandbox-rest.avatax.com; empty with no credentials: the built-in sandbox"`
 	AvaTaxAccountID  string `envconfig:"AVATAX_ACCOUNT_ID" desc:"AvaTax account id"`
@@ -112,6 +121,18 @@ func (c *Config) validate() error {
 	}
 	if c.AuditMaxAge < 0 || (c.AuditMaxAge > 0 && c.AuditMaxAge < time.Minute) {
 		errs = append(errs, fmt.Errorf("TAXBRIDGE_AUDIT_MAX_AGE %s: want 0 (forever) or at least 1m", c.AuditMaxAge))
+	}
+	if c.NATSConnectTimeout < 0 {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_NATS_CONNECT_TIMEOUT %s: want 0 (wait forever) or more", c.NATSConnectTimeout))
+	}
+	switch {
+	case c.NATSReplicas != 1 && c.NATSReplicas != 3 && c.NATSReplicas != 5:
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_NATS_REPLICAS %d: want 1, 3 or 5", c.NATSReplicas))
+	case c.NATSReplicas > 1 && c.NATSURL == "":
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_NATS_REPLICAS %d: the embedded nats-server is a single server; set TAXBRIDGE_NATS_URL to a JetStream cluster, or use 1", c.NATSReplicas))
+	}
+	if c.RecordMaxAge < 0 || (c.RecordMaxAge > 0 && c.RecordMaxAge < 24*time.Hour) {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_RECORD_MAX_AGE %s: want 0 (records kept forever) or at least 24h", c.RecordMaxAge))
 	}
 	if c.HTTPListen != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {

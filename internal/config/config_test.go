@@ -96,3 +96,61 @@ func TestObservabilitySettings(t *testing.T) {
 		})
 	}
 }
+
+func TestNATSSettings(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NATSConnectTimeout != 2*time.Minute || c.NATSReplicas != 1 || c.RecordMaxAge != 0 {
+		t.Errorf("defaults: connect timeout %s, replicas %d, record max age %s", c.NATSConnectTimeout, c.NATSReplicas, c.RecordMaxAge)
+	}
+	const url = "nats://nats.internal:4222"
+	tests := []struct {
+		name string
+		env  map[string]string
+		// want is a part of the error; empty when the settings are valid.
+		want string
+		// check holds for a valid configuration.
+		check func(*Config) bool
+	}{
+		{"wait forever", map[string]string{"TAXBRIDGE_NATS_CONNECT_TIMEOUT": "0"}, "",
+			func(c *Config) bool { return c.NATSConnectTimeout == 0 }},
+		{"wait 30s", map[string]string{"TAXBRIDGE_NATS_CONNECT_TIMEOUT": "30s"}, "",
+			func(c *Config) bool { return c.NATSConnectTimeout == 30*time.Second }},
+		{"negative wait", map[string]string{"TAXBRIDGE_NATS_CONNECT_TIMEOUT": "-1s"}, "TAXBRIDGE_NATS_CONNECT_TIMEOUT -1s", nil},
+		{"wait not a duration", map[string]string{"TAXBRIDGE_NATS_CONNECT_TIMEOUT": "soon"}, "NATS_CONNECT_TIMEOUT", nil},
+		{"three replicas on a cluster", map[string]string{"TAXBRIDGE_NATS_URL": url, "TAXBRIDGE_NATS_REPLICAS": "3"}, "",
+			func(c *Config) bool { return c.NATSReplicas == 3 }},
+		{"five replicas on a cluster", map[string]string{"TAXBRIDGE_NATS_URL": url, "TAXBRIDGE_NATS_REPLICAS": "5"}, "",
+			func(c *Config) bool { return c.NATSReplicas == 5 }},
+		{"even replicas", map[string]string{"TAXBRIDGE_NATS_URL": url, "TAXBRIDGE_NATS_REPLICAS": "2"}, "TAXBRIDGE_NATS_REPLICAS 2: want 1, 3 or 5", nil},
+		{"no replicas", map[string]string{"TAXBRIDGE_NATS_URL": url, "TAXBRIDGE_NATS_REPLICAS": "0"}, "TAXBRIDGE_NATS_REPLICAS 0: want 1, 3 or 5", nil},
+		{"replicas not a number", map[string]string{"TAXBRIDGE_NATS_REPLICAS": "three"}, "NATS_REPLICAS", nil},
+		{"three replicas on the embedded server", map[string]string{"TAXBRIDGE_NATS_REPLICAS": "3"}, "TAXBRIDGE_NATS_REPLICAS 3: the embedded nats-server", nil},
+		{"records for 30 days", map[string]string{"TAXBRIDGE_RECORD_MAX_AGE": "720h"}, "",
+			func(c *Config) bool { return c.RecordMaxAge == 30*24*time.Hour }},
+		{"records for exactly a day", map[string]string{"TAXBRIDGE_RECORD_MAX_AGE": "24h"}, "",
+			func(c *Config) bool { return c.RecordMaxAge == 24*time.Hour }},
+		{"records for an hour", map[string]string{"TAXBRIDGE_RECORD_MAX_AGE": "1h"}, "TAXBRIDGE_RECORD_MAX_AGE 1h0m0s: want 0 (records kept forever) or at least 24h", nil},
+		{"negative record age", map[string]string{"TAXBRIDGE_RECORD_MAX_AGE": "-24h"}, "TAXBRIDGE_RECORD_MAX_AGE -24h0m0s", nil},
+		{"record age not a duration", map[string]string{"TAXBRIDGE_RECORD_MAX_AGE": "30d"}, "RECORD_MAX_AGE", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load()
+			if tt.want == "" {
+				if err != nil || !tt.check(c) {
+					t.Errorf("%v: err = %v, config %+v", tt.env, err, c)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%v: err = %v, want %q", tt.env, err, tt.want)
+			}
+		})
+	}
+}
