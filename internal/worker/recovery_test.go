@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
 	"github.com/taxbridge/taxbridge/internal/bus"
@@ -53,11 +55,12 @@ type crash struct{}
 // How the fault transport treats the calls of one document.
 const (
 	pass        = ""
-	crashBefore = "crash before the call"  // the process dies with the intent written
-	crashAfter  = "crash after the call"   // the call takes effect, then the process dies
-	failBefore  = "fail before the call"   // every attempt gets 503
-	failAfter   = "fail after the call"    // the first attempt takes effect and gets 500, the look-ups 503
-	published   = "crash after the result" // as crashAfter; the test publishes the result itself
+	crashBefore = "crash before the call"      // the process dies with the intent written
+	crashAfter  = "crash after the call"       // the call takes effect, then the process dies
+	failBefore  = "fail before the call"       // every attempt gets 503
+	failAfter   = "fail after the call"        // the first attempt takes effect and gets 500, the look-ups 503
+	published   = "crash after the result"     // as crashAfter; the test publishes the result itself
+	meanwhile   = "write the record meanwhile" // the hook writes the record while the call runs
 )
 
 // faults breaks the AvaTax calls about one document (by code) as the test
@@ -68,6 +71,7 @@ type faults struct {
 	code  string
 	mode  string
 	taken bool // the first request about the code went through
+	hook  func()
 }
 
 func (f *faults) set(code, mode string) {
@@ -84,7 +88,7 @@ func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	f.mu.Lock()
 	about := f.code != "" && (bytes.Contains(body, []byte(`"code":"`+f.code+`"`)) || strings.Contains(r.URL.Path, "/"+f.code))
-	mode, first := f.mode, !f.taken
+	mode, first, hook := f.mode, !f.taken, f.hook
 	if about {
 		f.taken = true
 	}
@@ -101,6 +105,10 @@ func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		panic(crash{})
+	case meanwhile:
+		if first {
+			hook()
+		}
 	case failBefore:
 		r.Header.Set(sandbox.HeaderFault, "503")
 	case failAfter:
@@ -288,4 +296,143 @@ func publishRefundResult(t *testing.T, r *rig, rec *store.Record, doc *avatax.Tr
 	}
 	raw, _ := json.Marshal(env)
 	r.PublishRaw(bus.ResultSubject(rec.OrderID), raw, id)
+}
+
+// TestIntentRecovery covers each branch of finishing a sale's intent that
+// a delivery left: the call never made, made and applied, made but the
+// document not where the intent was going, a lease still held by a live
+// delivery, and another writer changing the record during the call.
+func TestIntentRecovery(t *testing.T) {
+	const order = "WEB-IR"
+	f := scenario.Returned(order)
+	paid, create, commit := f.Events[0], f.Events[1], f.Events[3]
+	tests := []struct {
+		name string
+		// before brings the order to the delivery that is interrupted.
+		before []events.Envelope
+		event  events.Envelope
+		mode   string
+		want   lifecycle.State
+		status string // of the sale in AvaTax
+		calls  int    // document-changing AvaTax calls in all
+	}{
+		{"create never made", []events.Envelope{paid}, create, crashBefore, lifecycle.Uncommitted, avatax.StatusSaved, 1},
+		{"create made: the document is where the intent was going", []events.Envelope{paid}, create, crashAfter, lifecycle.Uncommitted, avatax.StatusSaved, 1},
+		{"commit never made: the document is not where the intent was going", []events.Envelope{paid, create}, commit, crashBefore, lifecycle.Committed, avatax.StatusCommitted, 2},
+		{"commit made", []events.Envelope{paid, create}, commit, crashAfter, lifecycle.Committed, avatax.StatusCommitted, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t)
+			for _, e := range tt.before {
+				r.mustDeliver(e)
+			}
+			r.faults.set(order, tt.mode)
+			if died, _ := r.deliver(tt.event); !died {
+				t.Fatal("the delivery did not die")
+			}
+			r.faults.set("", pass)
+			// A live delivery may still be making the call: not before
+			// the lease has passed, and without any AvaTax call.
+			calls := r.AvaTaxCalls()
+			if _, err := r.deliver(tt.event); err == nil || r.AvaTaxCalls() != calls || r.Record(order).Intent == nil {
+				t.Fatalf("within the lease: err %v, %d calls (was %d), intent %+v", err, r.AvaTaxCalls(), calls, r.Record(order).Intent)
+			}
+			r.clock.Add(r.lease)
+			r.mustDeliver(tt.event)
+			rec := r.Record(order)
+			doc, ok := r.Sandbox.Document(r.Company, order, avatax.SalesInvoice)
+			if rec.State != tt.want || rec.Intent != nil || !ok || doc.Status != tt.status {
+				t.Errorf("state %s intent %+v document %v %s, want %s and %s", rec.State, rec.Intent, ok, doc.Status, tt.want, tt.status)
+			}
+			if n := r.AvaTaxCalls(); n != tt.calls {
+				t.Errorf("%d AvaTax calls, want %d: a call that took effect was repeated, or one was lost", n, tt.calls)
+			}
+			results := 0
+			for _, d := range r.Results(order) {
+				if d.CauseEventID == tt.event.ID {
+					results++
+				}
+			}
+			if results != 1 {
+				t.Errorf("%d results for %s, want 1", results, tt.event.ID)
+			}
+		})
+	}
+
+	t.Run("another writer during the call", func(t *testing.T) {
+		r := newRig(t)
+		r.mustDeliver(paid)
+		r.faults.hook = func() {
+			// A state change of the same order lands while AvaTax works.
+			if _, _, err := r.Store.Update(r.Ctx, order, func(rec *store.Record) error {
+				rec.MarkSeen("concurrent-state-change")
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}
+		r.faults.set(order, meanwhile)
+		r.mustDeliver(create)
+		rec := r.Record(order)
+		if rec.State != lifecycle.Uncommitted || rec.Intent != nil || rec.Sale == nil || !rec.HasSeen("concurrent-state-change") || !rec.HasSeen(create.ID) {
+			t.Errorf("record %+v: want the outcome and the other writer's change both kept", rec)
+		}
+	})
+}
+
+// TestEveryActionIsAnswered: an action that needs no AvaTax call still
+// gets one tax_result, with the state, no document and why; a repeat of it
+// gets none.
+func TestEveryActionIsAnswered(t *testing.T) {
+	const order = "WEB-AN"
+	f := scenario.Cancelled(order)
+	paid, void := f.Events[0], f.Events[len(f.Events)-1]
+	r := newRig(t)
+	r.mustDeliver(paid)
+	r.mustDeliver(void) // before any document
+	r.mustDeliver(void) // again: a duplicate
+	results := r.Results(order)
+	if len(results) != 1 {
+		t.Fatalf("%d results, want 1: %+v", len(results), results)
+	}
+	got := results[0]
+	if got.State != string(lifecycle.Void) || got.PreviousState != string(lifecycle.None) || got.Document != nil ||
+		got.CauseEventID != void.ID || got.Note == "" || got.Action != events.VoidOrderTaxes {
+		t.Errorf("result %+v, want void from none, no document, a note, caused by %s", got, void.ID)
+	}
+	if r.AvaTaxCalls() != 0 {
+		t.Errorf("%d AvaTax calls for a void before any document", r.AvaTaxCalls())
+	}
+}
+
+// TestDeferredRefundIsAuditedUnderItsEvent: the audit trail names the
+// event an AvaTax call belongs to, also for a refund made during the
+// commit's delivery.
+func TestDeferredRefundIsAuditedUnderItsEvent(t *testing.T) {
+	const order = "WEB-AU"
+	r := newRig(t)
+	commit, refund := deferredRefund(t, r, order)
+	r.mustDeliver(commit)
+	checkRefunded(t, r.Harness, order)
+	var entries []audit.Entry
+	r.Eventually("the refund's audit record", func() bool {
+		var err error
+		entries, err = audit.Read(r.Ctx, r.JS, order)
+		return err == nil && slices.ContainsFunc(entries, func(e audit.Entry) bool { return e.DocumentCode == order+"-R1" })
+	})
+	for _, e := range entries {
+		want := ""
+		switch {
+		case e.DocumentCode == order+"-R1":
+			want = refund.ID
+		case e.Operation == "commit":
+			want = commit.ID
+		default:
+			continue
+		}
+		if e.EventID != want {
+			t.Errorf("%s of %s audited under event %s, want %s", e.Operation, e.DocumentCode, e.EventID, want)
+		}
+	}
 }
