@@ -75,14 +75,17 @@ func Token(id string) string {
 	return b.String()
 }
 
-// Topology sets the retention of the provisioned resources.
+// Topology sets the replication and retention of the provisioned resources.
 type Topology struct {
+	// Replicas of every stream, the consumer and the buckets (1, 3 or 5;
+	// more than 1 needs a JetStream cluster).
 	Replicas        int
 	DuplicateWindow time.Duration // broker-side dedup of event ids
 	EventsMaxAge    time.Duration
 	ResultsMaxAge   time.Duration
 	DLQMaxAge       time.Duration
 	AuditMaxAge     time.Duration // 0: kept forever
+	RecordMaxAge    time.Duration // TTL of an order's record after its last write; 0: kept forever
 	AckWait         time.Duration
 	MaxDeliver      int
 	MaxAckPending   int
@@ -131,7 +134,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) (*Resour
 		}
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: OrdersBucket, History: 5, Replicas: t.Replicas, Storage: jetstream.FileStorage,
+		Bucket: OrdersBucket, History: 5, Replicas: t.Replicas, Storage: jetstream.FileStorage, TTL: t.RecordMaxAge,
 		Description: "per-order tax records, written with compare-and-swap",
 	})
 	if err != nil {
@@ -148,7 +151,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) (*Resour
 		Durable: WorkerName, Description: "taxbridge worker",
 		FilterSubject: EventsPrefix + ">", AckPolicy: jetstream.AckExplicitPolicy,
 		AckWait: t.AckWait, MaxDeliver: t.MaxDeliver, MaxAckPending: t.MaxAckPending,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy, Replicas: t.Replicas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("provision consumer %s: %w", WorkerName, err)

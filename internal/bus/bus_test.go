@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -67,4 +68,30 @@ func startJetStream(t *testing.T) jetstream.JetStream {
 		t.Fatal(err)
 	}
 	return js
+}
+
+func TestRecordMaxAgeIsTheOrdersTTL(t *testing.T) {
+	js := startJetStream(t)
+	ctx := context.Background()
+	topo := DefaultTopology
+	topo.RecordMaxAge = 30 * 24 * time.Hour
+	res, err := Provision(ctx, js, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := res.Orders.Status(ctx)
+	if err != nil || st.TTL() != topo.RecordMaxAge {
+		t.Fatalf("%s TTL %v (%v), want %s", OrdersBucket, st.TTL(), err, topo.RecordMaxAge)
+	}
+	// Unfinished entries are deleted by the sweep, never expired.
+	if st, err := res.Unfinished.Status(ctx); err != nil || st.TTL() != 0 {
+		t.Fatalf("%s TTL %v (%v), want none", UnfinishedBucket, st.TTL(), err)
+	}
+	// Back to forever on an existing bucket.
+	if res, err = Provision(ctx, js, DefaultTopology); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := res.Orders.Status(ctx); err != nil || st.TTL() != 0 {
+		t.Fatalf("%s TTL %v (%v) after setting 0, want none", OrdersBucket, st.TTL(), err)
+	}
 }
