@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,8 +24,9 @@ type Check struct {
 
 // Handler serves /healthz, /readyz and, when metrics is not nil, /metrics.
 type Handler struct {
-	mux     *http.ServeMux
-	checks  []*cached
+	mux *http.ServeMux
+	// checks is replaced whole by SetChecks while probes read it.
+	checks  atomic.Pointer[[]*cached]
 	timeout time.Duration
 }
 
@@ -41,9 +43,7 @@ func New(checks []Check, metrics http.Handler, timeout time.Duration) *Handler {
 		timeout = 5 * time.Second
 	}
 	h := &Handler{mux: http.NewServeMux(), timeout: timeout}
-	for _, c := range checks {
-		h.checks = append(h.checks, &cached{Check: c})
-	}
+	h.SetChecks(checks)
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
@@ -52,6 +52,17 @@ func New(checks []Check, metrics http.Handler, timeout time.Duration) *Handler {
 		h.mux.Handle("GET /metrics", metrics)
 	}
 	return h
+}
+
+// SetChecks replaces the readiness conditions, with no cached results: a
+// process serves /readyz while it starts, with the checks it can run then,
+// and sets the full list once its dependencies exist.
+func (h *Handler) SetChecks(checks []Check) {
+	cs := make([]*cached, 0, len(checks))
+	for _, c := range checks {
+		cs = append(cs, &cached{Check: c})
+	}
+	h.checks.Store(&cs)
 }
 
 // ServeHTTP implements http.Handler.
@@ -63,7 +74,7 @@ func (h *Handler) Ready(ctx context.Context) map[string]error {
 	out := map[string]error{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, c := range h.checks {
+	for _, c := range *h.checks.Load() {
 		wg.Go(func() {
 			err := c.run(ctx, h.timeout)
 			mu.Lock()

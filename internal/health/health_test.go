@@ -57,3 +57,23 @@ func TestEndpoints(t *testing.T) {
 		t.Errorf("/metrics without a handler: %d", rec.Code)
 	}
 }
+
+func TestSetChecksReplacesTheConditions(t *testing.T) {
+	h := New([]Check{{Name: "nats", CacheFail: time.Hour, Run: func(context.Context) error { return errors.New("connecting") }}}, nil, time.Second)
+	ready := func() (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := ready(); code != 503 || !strings.Contains(body, `"nats":"connecting"`) {
+		t.Errorf("while starting: /readyz %d %s", code, body)
+	}
+	// The failure cached for an hour goes with the check it came from.
+	h.SetChecks([]Check{
+		{Name: "nats", Run: func(context.Context) error { return nil }},
+		{Name: "streams", Run: func(context.Context) error { return nil }},
+	})
+	if code, body := ready(); code != 200 || !strings.Contains(body, `"streams":"ok"`) || !strings.Contains(body, `"nats":"ok"`) {
+		t.Errorf("after SetChecks: /readyz %d %s", code, body)
+	}
+}
