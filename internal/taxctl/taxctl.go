@@ -1,7 +1,11 @@
 // Package taxctl is the operator CLI of taxbridge (cmd/taxctl only wires
-// it): it reads what taxbridge keeps in NATS.
+// it): it reads what taxbridge keeps in NATS, and replays dead letters.
 //
 //	taxctl audit [-json] [-bodies] <order>   the order's AvaTax exchanges, in order
+//	taxctl order show [-json] <order>        the order's tax record
+//	taxctl dlq list [-json] [-subject <filter> | -order <order>]
+//	taxctl dlq show [-json] <seq>            one dead letter in full
+//	taxctl dlq replay <seq>... | -all        publish dead letters again, then delete them
 //
 // It reaches NATS at TAXBRIDGE_NATS_URL (default nats://127.0.0.1:4222,
 // where `taxbridge` and `taxbridge demo --hold` listen with their embedded
@@ -15,6 +19,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,38 +39,105 @@ const usage = `usage: taxctl <command> [arguments]
 
 commands:
   audit [-json] [-bodies] <order>   print the order's AvaTax exchanges (requests and responses), oldest first
+  order show [-json] <order>        print the order's tax record: state, order version, documents,
+                                    returns waiting or refused, the AvaTax call in flight, and the
+                                    last actions with their outcomes (-json: the record as stored)
+  dlq list [-json] [-subject <filter> | -order <order>]
+                                    list the dead letters of stream TAXBRIDGE_DLQ, oldest first:
+                                    sequence, time, original subject, event id, deliveries, reason
+                                    (-json: one JSON object a line with headers and payload)
+  dlq show [-json] <seq>            print one dead letter in full: headers, reason, payload
+  dlq replay [-file <path>] [-keep] [-force] [-dry-run] <seq>...
+  dlq replay -all [-subject <filter> | -order <order>] [-keep] [-force] [-dry-run]
+                                    publish dead letters again to their original subject, then
+                                    delete them from TAXBRIDGE_DLQ (see below)
+
+  <filter> is a NATS subject filter on the original subject, e.g. 'oms.refund_order_taxes.>'
+  or 'oms.*.WEB-3'; -order <order> is 'oms.*.<order>' with the order id escaped as taxbridge
+  does. Flags may also follow the arguments.
+
+dlq replay:
+  Each dead letter's payload, or for a single <seq> the corrected event in -file, is published
+  to the subject it was dead-lettered from, with a new Nats-Msg-Id '<event id>/replay/<seq>'
+  ('.../fixed-<hash>' added for a -file payload), so that the OMS stream's 2-minute duplicate
+  window does not drop it, and with the headers Taxbridge-Replay-Of: <seq> and
+  Taxbridge-Replay-Of-Msg-Id: <event id>. The dead letter is deleted only after the OMS stream
+  acknowledged the publish; -keep keeps it. A payload the worker would dead-letter again (still
+  invalid, or its type and order do not match the subject) is not published unless -force is
+  given. -dry-run says what would be published and publishes nothing.
+  The worker also drops an event whose CloudEvents id the order's record has already applied.
+  A dead-lettered event never was: an invalid one never reached the record, and one out of
+  deliveries failed before its outcome was written. So the replay, under the same id, is
+  processed. Only when the sweep has since found the AvaTax call of an exhausted event done was
+  it applied; then the replay is acknowledged as a duplicate and changes nothing. A replayed
+  refresh or void older than one already applied is answered as stale, changing nothing, and a
+  state change older than the record's snapshot changes nothing.
 
 environment:
   TAXBRIDGE_NATS_URL    NATS server of taxbridge (default ` + DefaultNATSURL + `, the embedded server of
                         'taxbridge' and 'taxbridge demo --hold')
   TAXBRIDGE_NATS_CREDS  NATS credentials (.creds) file
+
+exit status: 0 done, 1 failed, 2 bad usage
 `
 
 // Run executes the command line args (without the program name) and
 // returns the exit status: 0 done, 1 failed, 2 bad usage.
 func Run(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
+	c := &cli{stdout: stdout, stderr: stderr, now: time.Now,
+		dial: func() (jetstream.JetStream, func(), error) {
+			nc, err := connect(env)
+			if err != nil {
+				return nil, nil, err
+			}
+			js, err := jetstream.New(nc)
+			if err != nil {
+				nc.Close()
+				return nil, nil, err
+			}
+			return js, nc.Close, nil
+		}}
+	return c.run(ctx, args)
+}
+
+// cli is one invocation. dial is apart so that tests can hand it the
+// connection of an in-process server.
+type cli struct {
+	stdout, stderr io.Writer
+	now            func() time.Time
+	dial           func() (js jetstream.JetStream, closeConn func(), err error)
+}
+
+func (c *cli) run(ctx context.Context, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(c.stderr, usage)
 		return 2
 	}
 	var err error
 	switch args[0] {
 	case "audit":
-		err = auditCmd(ctx, args[1:], env, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		err = c.audit(ctx, args[1:])
+	case "order":
+		err = c.order(ctx, args[1:])
+	case "dlq":
+		err = c.dlq(ctx, args[1:])
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(c.stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "taxctl: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(c.stderr, "taxctl: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
 	var ue usageError
 	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(c.stdout, usage)
+		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "taxctl: %s\n\n%s", ue.msg, usage)
+		fmt.Fprintf(c.stderr, "taxctl: %s\n\n%s", ue.msg, usage)
 		return 2
 	case err != nil:
-		fmt.Fprintln(stderr, "taxctl:", err)
+		fmt.Fprintln(c.stderr, "taxctl:", err)
 		return 1
 	}
 	return 0
@@ -74,35 +147,67 @@ type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg }
 
-func auditCmd(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print the records as JSON lines")
-	bodies := fs.Bool("bodies", false, "also print headers and bodies of each request and response")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// parse parses flags wherever they are among the arguments (an operator
+// types `order show WEB-3 -json` as readily as the other way round) and
+// returns the arguments; those after "--" are never flags.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard) // Run prints the usage once, with the error
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if i := len(args) - len(rest); i > 0 && args[i-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
 	}
-	if fs.NArg() != 1 {
-		return usageError{"audit wants one order id"}
-	}
-	order := fs.Arg(0)
-	nc, err := connect(env)
+}
+
+// connectJS dials NATS and gives a JetStream context with the command's
+// time limit.
+func (c *cli) connectJS(ctx context.Context) (context.Context, jetstream.JetStream, func(), error) {
+	js, closeConn, err := c.dial()
 	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+	return ctx, js, func() { cancel(); closeConn() }, nil
+}
+
+func (c *cli) audit(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print the records as JSON lines")
+	bodies := fs.Bool("bodies", false, "also print headers and bodies of each request and response")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("audit wants one order id, got %d arguments", len(rest))
+	}
+	order := rest[0]
+	ctx, js, done, err := c.connectJS(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	entries, err := audit.Read(ctx, js, order)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
+		enc := json.NewEncoder(c.stdout)
 		for _, e := range entries {
 			if err := enc.Encode(e); err != nil {
 				return err
@@ -110,7 +215,7 @@ func auditCmd(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		}
 		return nil
 	}
-	return audit.Print(stdout, order, entries, audit.PrintOptions{Bodies: *bodies})
+	return audit.Print(c.stdout, order, entries, audit.PrintOptions{Bodies: *bodies})
 }
 
 func connect(env Env) (*nats.Conn, error) {
@@ -124,7 +229,32 @@ func connect(env Env) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s (set TAXBRIDGE_NATS_URL): %w", url, err)
+		return nil, fmt.Errorf("connect to NATS at %s (set TAXBRIDGE_NATS_URL): %w", redactURL(url), err)
 	}
 	return nc, nil
+}
+
+// redactURL hides the password or token a NATS URL (or comma-separated
+// list of them) may carry, so that an error never shows it.
+func redactURL(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil {
+			if strings.Contains(p, "@") {
+				parts[i] = "(unreadable URL with credentials)"
+			}
+			continue
+		}
+		if u.User == nil {
+			continue
+		}
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		} else {
+			u.User = url.User("REDACTED") // a lone user part is a token
+		}
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
 }
