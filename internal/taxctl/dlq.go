@@ -205,7 +205,7 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, js, done, err := c.connectJS(ctx)
+	ctx, js, done, err := c.connectJS(ctx, 0)
 	if err != nil {
 		return err
 	}
@@ -359,7 +359,7 @@ func (c *cli) dlqShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, js, done, err := c.connectJS(ctx)
+	ctx, js, done, err := c.connectJS(ctx, commandLimit)
 	if err != nil {
 		return err
 	}
@@ -455,10 +455,14 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 	case *file != "" && len(rest) != 1:
 		return usagef("-file replaces the payload of one dead letter: give exactly one sequence")
 	}
-	seqs := make([]uint64, len(rest))
-	for i, s := range rest {
-		if seqs[i], err = parseSeq(s); err != nil {
+	var seqs []uint64
+	for _, s := range rest {
+		seq, err := parseSeq(s)
+		if err != nil {
 			return err
+		}
+		if !slices.Contains(seqs, seq) { // a dead letter is replayed once
+			seqs = append(seqs, seq)
 		}
 	}
 	filter, err := sel.filter()
@@ -477,7 +481,7 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 			return fmt.Errorf("load the event schemas: %w", err)
 		}
 	}
-	ctx, js, done, err := c.connectJS(ctx)
+	ctx, js, done, err := c.connectJS(ctx, 0)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func (c *cli) orderShow(ctx context.Context, args []string) error {
 		return usagef("order show wants one order id, got %d arguments", len(rest))
 	}
 	orderID := rest[0]
-	ctx, js, done, err := c.connectJS(ctx)
+	ctx, js, done, err := c.connectJS(ctx, commandLimit)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func printRecord(w io.Writer, r *store.Record, rev uint64, now time.Time) error 
 		fmt.Fprintln(w, "returns not refunded:")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, ret := range waiting {
-			status := "pending: refunded once the sale is committed"
+			status := "pending: to be refunded (a refund waits for the sale's commit)"
 			if ret.Refused != "" {
 				status = "refused: " + ret.Refused
 			}

@@ -64,7 +64,8 @@ dlq replay:
   Taxbridge-Replay-Of-Msg-Id: <event id>. The dead letter is deleted only after the OMS stream
   acknowledged the publish; -keep keeps it. A payload the worker would dead-letter again (still
   invalid, or its type and order do not match the subject) is not published unless -force is
-  given. -dry-run says what would be published and publishes nothing.
+  given. Dead letters are replayed in the order given, -all oldest first. -dry-run says what
+  would be published and publishes nothing.
   The worker also drops an event whose CloudEvents id the order's record has already applied.
   A dead-lettered event never was: an invalid one never reached the record, and one out of
   deliveries failed before its outcome was written. So the replay, under the same id, is
@@ -175,15 +176,23 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // connectJS dials NATS and gives a JetStream context with the command's
-// time limit.
-func (c *cli) connectJS(ctx context.Context) (context.Context, jetstream.JetStream, func(), error) {
+// time limit. A limit of 0 sets none: commands that go through a whole
+// stream run as long as it takes, each request still bounded by the
+// JetStream client's own timeout.
+func (c *cli) connectJS(ctx context.Context, limit time.Duration) (context.Context, jetstream.JetStream, func(), error) {
 	js, closeConn, err := c.dial()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	cancel := context.CancelFunc(func() {})
+	if limit > 0 {
+		ctx, cancel = context.WithTimeout(ctx, limit)
+	}
 	return ctx, js, func() { cancel(); closeConn() }, nil
 }
+
+// commandLimit bounds a command that reads one thing.
+const commandLimit = 30 * time.Second
 
 func (c *cli) audit(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
@@ -197,7 +206,7 @@ func (c *cli) audit(ctx context.Context, args []string) error {
 		return usagef("audit wants one order id, got %d arguments", len(rest))
 	}
 	order := rest[0]
-	ctx, js, done, err := c.connectJS(ctx)
+	ctx, js, done, err := c.connectJS(ctx, commandLimit)
 	if err != nil {
 		return err
 	}
