@@ -1,4 +1,6 @@
-// Command taxctl is taxbridge's operator CLI; see internal/taxctl.
+// Command taxctl is taxbridge's operator CLI: an order's AvaTax exchanges
+// (audit) and tax record (order show), and the dead letters (dlq list, show
+// and replay). `taxctl help` describes them; see internal/taxctl.
 package main
 
 import (
