@@ -72,8 +72,8 @@ func (c *addressCache) add(k addressKey) {
 // returns the tax error for an address AvaTax cannot resolve, or an error
 // when AvaTax could not be asked.
 func (w *Worker) validateAddresses(ctx context.Context, rec *store.Record, doc *avatax.CreateTransactionModel) (*errorInfo, error) {
-	r, ok := w.tax.(addressResolver)
-	if !ok {
+	r := w.resolver
+	if r == nil {
 		return nil, nil
 	}
 	for _, addr := range taxdoc.Addresses(doc) {

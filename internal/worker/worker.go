@@ -26,6 +26,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/bus"
+	"github.com/taxbridge/taxbridge/internal/circuit"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/fastjson"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
@@ -64,6 +65,9 @@ type Options struct {
 	// how often Run sweeps it (default: IntentLease).
 	Unfinished    *store.Unfinished
 	SweepInterval time.Duration
+	// Breaker is the AvaTax circuit (default: circuit.New with its
+	// defaults).
+	Breaker *circuit.Breaker
 	// TracerProvider and MeterProvider receive the worker's spans and
 	// metrics (default: the OpenTelemetry globals).
 	TracerProvider trace.TracerProvider
@@ -84,7 +88,10 @@ type Worker struct {
 	store       *store.Store
 	validator   *events.Validator
 	mapper      *taxdoc.Mapper
-	tax         AvaTax
+	tax         AvaTax // guarded by the circuit
+	raw         AvaTax // the client itself, for probes
+	resolver    addressResolver
+	breaker     *circuit.Breaker
 	opts        Options
 	log         *slog.Logger
 	orders      keyLock
@@ -116,46 +123,62 @@ func New(js jetstream.JetStream, st *store.Store, v *events.Validator, m *taxdoc
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = opts.IntentLease
 	}
-	w := &Worker{js: js, store: st, validator: v, mapper: m, tax: tax, opts: opts, log: opts.Logger,
+	if opts.Breaker == nil {
+		opts.Breaker = circuit.New(circuit.Options{})
+	}
+	w := &Worker{js: js, store: st, validator: v, mapper: m, raw: tax, breaker: opts.Breaker, opts: opts, log: opts.Logger,
 		in: newInstruments(opts.TracerProvider, opts.MeterProvider)}
+	g := guarded{tax: tax, b: opts.Breaker, w: w}
+	w.tax = g
+	if r, ok := tax.(addressResolver); ok {
+		w.resolver = guardedResolver{r: r, g: g}
+	}
 	w.sweepGauges.register(w.in.meter)
 	return w
 }
 
 // Run consumes until ctx is cancelled, then stops fetching, lets in-flight
-// events finish (drain) and returns.
+// events finish (drain) and returns. While the AvaTax circuit is open
+// (AvaTax refuses the credentials or keeps failing) it takes no event: it
+// drains what it has, probes AvaTax, and consumes again once it answers.
 func (w *Worker) Run(ctx context.Context, cons jetstream.Consumer) error {
 	work := context.WithoutCancel(ctx) // in-flight events finish after shutdown starts
-	var ccs []jetstream.ConsumeContext
-	for i := 0; i < w.opts.Concurrency; i++ {
-		cc, err := cons.Consume(func(m jetstream.Msg) { w.HandleMsg(work, m) },
-			// A small prefetch: buffered messages wait with their AckWait
-			// running, and gain nothing measurable (test/bench).
-			jetstream.PullMaxMessages(2),
-			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-				if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-					w.log.WarnContext(ctx, "consume", "err", err)
-				}
-			}))
-		if err != nil {
-			for _, c := range ccs {
-				c.Stop()
-			}
-			return fmt.Errorf("consume %s: %w", bus.WorkerName, err)
-		}
-		ccs = append(ccs, cc)
-	}
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	if w.opts.Unfinished != nil {
 		wg.Go(func() { w.sweepLoop(ctx) })
 	}
-	<-ctx.Done()
+	w.probeAtStart(ctx)
+	for {
+		if w.waitClosed(ctx) != nil {
+			return nil
+		}
+		ccs, err := w.consume(ctx, work, cons)
+		if err != nil {
+			return err
+		}
+		st, changed := w.breaker.State()
+		if !st.Open {
+			select {
+			case <-ctx.Done():
+			case <-changed:
+			}
+		}
+		drain(ccs)
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// drain stops the consumers and waits for the events they hold.
+func drain(ccs []jetstream.ConsumeContext) {
+	var wg sync.WaitGroup
 	for _, cc := range ccs {
 		cc.Drain()
 		wg.Go(func() { <-cc.Closed() })
 	}
 	wg.Wait()
-	return nil
 }
 
 // errRetry marks failures that a later delivery may get past.

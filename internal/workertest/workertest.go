@@ -23,6 +23,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
 	"github.com/taxbridge/taxbridge/internal/bus"
+	"github.com/taxbridge/taxbridge/internal/circuit"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/store"
 	"github.com/taxbridge/taxbridge/internal/taxconfig"
@@ -51,6 +52,13 @@ type Options struct {
 	// Stopped assembles the worker without running it: the test drives
 	// Process, HandleMsg or Sweep itself.
 	Stopped bool
+	// LicenseKey is the key the client sends (default: the one the
+	// sandbox accepts).
+	LicenseKey string
+	// Breaker is the worker's AvaTax circuit (default: the worker's).
+	Breaker *circuit.Breaker
+	// Logger receives the worker's records (default: discarded).
+	Logger *slog.Logger
 }
 
 // Harness is one taxbridge with its own NATS server and AvaTax sandbox.
@@ -99,6 +107,13 @@ func Start(t testing.TB, opt Options) *Harness {
 	sb := sandbox.New(sandbox.Options{})
 	srv := httptest.NewServer(sb)
 	creds := avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey}
+	if opt.LicenseKey != "" {
+		creds.LicenseKey = opt.LicenseKey
+	}
+	logger := opt.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	var tr http.RoundTripper = http.DefaultTransport
 	if opt.Transport != nil {
 		tr = opt.Transport(tr)
@@ -125,7 +140,7 @@ func Start(t testing.TB, opt Options) *Harness {
 	st, unfinished := store.New(res.Orders), store.NewUnfinished(res.Unfinished)
 	w := worker.New(js, st, v, taxdoc.NewMapper(cfg), client, worker.Options{
 		Concurrency: 8, IntentLease: lease, MaxDeliver: topo.MaxDeliver, Unfinished: unfinished, Now: opt.Now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Breaker: opt.Breaker, Logger: logger,
 	})
 	done := make(chan error, 1)
 	if opt.Stopped {

@@ -86,7 +86,9 @@ func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	if !strings.Contains(req.URL.Path, "/addresses/resolve") { // once per address, not per event
+	// Address resolutions happen once per address and the probe once per
+	// worker start, not per event.
+	if !strings.Contains(req.URL.Path, "/addresses/resolve") && !strings.HasSuffix(req.URL.Path, "/utilities/ping") {
 		h := req.Header.Clone()
 		h.Del("Traceparent")
 		h.Del("Tracestate")
