@@ -66,13 +66,15 @@ dlq replay:
   invalid, or its type and order do not match the subject) is not published unless -force is
   given. Dead letters are replayed in the order given, -all oldest first. -dry-run says what
   would be published and publishes nothing.
-  The worker also drops an event whose CloudEvents id the order's record has already applied.
-  A dead-lettered event never was: an invalid one never reached the record, and one out of
-  deliveries failed before its outcome was written. So the replay, under the same id, is
-  processed. Only when the sweep has since found the AvaTax call of an exhausted event done was
-  it applied; then the replay is acknowledged as a duplicate and changes nothing. A replayed
-  refresh or void older than one already applied is answered as stale, changing nothing, and a
-  state change older than the record's snapshot changes nothing.
+  The worker drops an event whose CloudEvents id the order's record has already applied, and a
+  replay keeps that id (unless the -file payload changes it). A dead-lettered event was normally
+  never applied: an invalid one never reached the record, and one out of deliveries failed
+  before its outcome was written. So the replay is processed like a first delivery. If the
+  record did apply it meanwhile (the sweep, or a later event of the order, found its AvaTax call
+  done), the replay is acknowledged as a duplicate and changes nothing, though the worker still
+  finishes what the order waits for (an AvaTax call left in flight, a refund waiting for the
+  commit). A replayed refresh or void older than one already applied is answered as stale and
+  changes nothing; a state change no newer than the record's snapshot changes nothing.
 
 environment:
   TAXBRIDGE_NATS_URL    NATS server of taxbridge (default ` + DefaultNATSURL + `, the embedded server of
