@@ -209,6 +209,16 @@ func (c *Config) Channel(name string) ChannelSettings {
 	return s
 }
 
+// KnowsChannel reports whether orders of the sales channel may be taxed:
+// it is listed in sales_channels, or none is listed (every channel then
+// takes the global settings). An order from an unlisted channel is more
+// likely a typo or a new channel nobody configured than one meant to take
+// the defaults.
+func (c *Config) KnowsChannel(name string) bool {
+	_, ok := c.SalesChannels[name]
+	return ok || len(c.SalesChannels) == 0
+}
+
 // ChannelSettings are a sales channel's settings after overrides.
 type ChannelSettings struct {
 	Name                    string

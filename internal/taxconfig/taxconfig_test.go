@@ -146,3 +146,22 @@ func TestLoadYAMLFile(t *testing.T) {
 		t.Fatalf("Load of an empty company code: %v, want the file and the field named", err)
 	}
 }
+
+func TestKnowsChannel(t *testing.T) {
+	c, err := Parse(Example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		channel string
+		want    bool
+	}{{"web", true}, {"ois", true}, {"wbe", false}, {"", false}} {
+		if got := c.KnowsChannel(tt.channel); got != tt.want {
+			t.Errorf("KnowsChannel(%q) = %v, want %v", tt.channel, got, tt.want)
+		}
+	}
+	c.SalesChannels = nil
+	if !c.KnowsChannel("anything") {
+		t.Error("with no sales_channels listed, every channel takes the global settings")
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/taxbridge/taxbridge/internal/audit"
@@ -53,6 +55,11 @@ func (w *Worker) act(ctx context.Context, env events.Envelope, data *events.Orde
 		return err
 	}
 	cfg := w.mapper.Config()
+	if !cfg.KnowsChannel(o.SalesChannel) {
+		return w.refuse(ctx, env, data, rec, rev, tr, errorInfo{Code: "invalid_order_data", Field: "/data/order/sales_channel",
+			Message: fmt.Sprintf("sales channel %q is not in the tax configuration's sales_channels (%s): add it there, or correct the order",
+				o.SalesChannel, strings.Join(slices.Sorted(maps.Keys(cfg.SalesChannels)), ", "))})
+	}
 	ch := cfg.Channel(o.SalesChannel)
 	if !ch.Enabled {
 		tr.Note = "sales channel " + o.SalesChannel + " has no tax provider"
