@@ -10,6 +10,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/scenario"
+	"github.com/taxbridge/taxbridge/internal/workertest"
 )
 
 // A 2-unit item at 25.01 with only its row price, shipped one unit per
@@ -19,7 +20,7 @@ import (
 // sale exactly, and a third return of a unit already refunded is refused.
 // Judged from the sandbox's documents.
 func TestSplitPricesAddUpToTheCent(t *testing.T) {
-	h := start(t, options{})
+	h := start(t, workertest.Options{})
 	f := scenario.Returned("WEB-CENT")
 	split := func(o *events.Order) {
 		o.OrderItems[0].PricingDetails.Price = decimal.RequireFromString("25.01")
@@ -36,7 +37,7 @@ func TestSplitPricesAddUpToTheCent(t *testing.T) {
 	sold, refund := evs[:len(evs)-1], evs[len(evs)-1]
 	runInOrder(h, scenario.Flow{OrderID: f.OrderID, Events: sold})
 
-	sale, ok := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice)
+	sale, ok := h.Sandbox.Document(h.Company, f.OrderID, avatax.SalesInvoice)
 	if !ok || sale.Status != avatax.StatusCommitted {
 		t.Fatalf("sale %v %s, want committed", ok, sale.Status)
 	}
@@ -65,16 +66,16 @@ func TestSplitPricesAddUpToTheCent(t *testing.T) {
 	first := returnOf(refund, f.OrderID+"-ret-a", "RET-A", "LIG-1B", 4)
 	second := returnOf(refund, f.OrderID+"-ret-b", "RET-B", "LIG-1", 5)
 	again := returnOf(refund, f.OrderID+"-ret-c", "RET-C", "LIG-1", 6)
-	h.publish(second)
-	h.waitApplied(f.OrderID, second.ID)
-	h.publish(first)
-	h.waitApplied(f.OrderID, first.ID)
-	h.publish(again)
-	rec := h.waitApplied(f.OrderID, again.ID)
+	h.Publish(second)
+	h.WaitApplied(f.OrderID, second.ID)
+	h.Publish(first)
+	h.WaitApplied(f.OrderID, first.ID)
+	h.Publish(again)
+	rec := h.WaitApplied(f.OrderID, again.ID)
 
 	refunded := map[string]string{}
 	sum := decimal.Zero
-	for _, d := range h.sandbox.Documents(h.company) {
+	for _, d := range h.Sandbox.Documents(h.Company) {
 		if d.Type == avatax.ReturnInvoice {
 			for _, l := range d.Lines {
 				refunded[l.LineNumber] = l.LineAmount.String()
@@ -85,7 +86,7 @@ func TestSplitPricesAddUpToTheCent(t *testing.T) {
 	if refunded["LIG-1"] != "-12.51" || refunded["LIG-1B"] != "-12.5" || len(refunded) != 2 || sum.String() != "-25.01" {
 		t.Errorf("refunds %v sum %s, want each unit's sale amount back and -25.01 in all", refunded, sum)
 	}
-	errs := h.taxErrors(f.OrderID)
+	errs := h.TaxErrors(f.OrderID)
 	if rec.State != lifecycle.CommittedRefund || len(errs) != 1 || errs[0].Field != "/data/return/line_item_group_ids/0" {
 		t.Errorf("state %s errors %+v, want committed_refund and one tax error for the unit returned twice", rec.State, errs)
 	}

@@ -16,10 +16,11 @@ import (
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/scenario"
+	"github.com/taxbridge/taxbridge/internal/workertest"
 )
 
 func TestInvalidEventsAreDeadLetteredNotRetried(t *testing.T) {
-	h := start(t, options{})
+	h := start(t, workertest.Options{})
 	f := scenario.Returned("BAD-1")
 	refund := f.Events[len(f.Events)-1]
 	noReturn := strings.Replace(string(mustJSON(t, refund)), `"return":`, `"no_return":`, 1)
@@ -31,12 +32,12 @@ func TestInvalidEventsAreDeadLetteredNotRetried(t *testing.T) {
 		{"unknown type", bus.EventSubject("order_created", "BAD-3"), `{"type":"order_created"}`, `unknown event type "order_created"`},
 	}
 	for i, tt := range tests {
-		h.publishRaw(tt.subject, []byte(tt.payload), "bad-"+string(rune('a'+i)))
+		h.PublishRaw(tt.subject, []byte(tt.payload), "bad-"+string(rune('a'+i)))
 	}
-	h.waitIdle()
+	h.WaitIdle()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msgs := h.messages(bus.DLQStream, bus.DLQPrefix+tt.subject)
+			msgs := h.Messages(bus.DLQStream, bus.DLQPrefix+tt.subject)
 			if len(msgs) != 1 {
 				t.Fatalf("%d dead letters on %s, want 1", len(msgs), bus.DLQPrefix+tt.subject)
 			}
@@ -52,7 +53,7 @@ func TestInvalidEventsAreDeadLetteredNotRetried(t *testing.T) {
 			}
 		})
 	}
-	info, err := h.res.Consumer.Info(h.ctx)
+	info, err := h.Res.Consumer.Info(h.Ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,24 +63,24 @@ func TestInvalidEventsAreDeadLetteredNotRetried(t *testing.T) {
 }
 
 func TestRefusedActionPublishesTaxErrorAndKeepsState(t *testing.T) {
-	h := start(t, options{})
+	h := start(t, workertest.Options{})
 	f := scenario.HomeDelivery("WEB-9")
 	runInOrder(h, f)
 	void := f.Events[len(f.Events)-1]
 	void.ID, void.Type = "WEB-9-void", events.VoidOrderTaxes
-	h.publish(void)
-	rec := h.waitApplied(f.OrderID, void.ID)
+	h.Publish(void)
+	rec := h.WaitApplied(f.OrderID, void.ID)
 	if rec.State != lifecycle.Committed {
 		t.Fatalf("state %s after a refused void, want committed", rec.State)
 	}
-	errs := h.taxErrors(f.OrderID)
+	errs := h.TaxErrors(f.OrderID)
 	if len(errs) != 1 || errs[0].Code != lifecycle.RefusedVoidCommitted || errs[0].CauseEventID != void.ID {
 		t.Fatalf("tax errors %+v, want one %s caused by %s", errs, lifecycle.RefusedVoidCommitted, void.ID)
 	}
 	if !strings.Contains(errs[0].Message, "refund_order_taxes") {
 		t.Errorf("message %q does not say what to do", errs[0].Message)
 	}
-	if d, _ := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice); d.Status != avatax.StatusCommitted {
+	if d, _ := h.Sandbox.Document(h.Company, f.OrderID, avatax.SalesInvoice); d.Status != avatax.StatusCommitted {
 		t.Errorf("document %s after a refused void", d.Status)
 	}
 }
@@ -103,30 +104,30 @@ func TestBadDataThenCorrectedEvent(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := start(t, options{})
+			h := start(t, workertest.Options{})
 			f := scenario.HomeDelivery(fmt.Sprintf("WEB-7%d", i))
 			paid := f.Events[:2]
 			var bad events.Envelope
 			for _, e := range paid {
 				bad = withOrder(t, e, tt.spoil)
-				h.publish(bad)
+				h.Publish(bad)
 			}
-			rec := h.waitApplied(f.OrderID, bad.ID)
+			rec := h.WaitApplied(f.OrderID, bad.ID)
 			if rec.State != lifecycle.None {
 				t.Fatalf("state %s after bad data, want none", rec.State)
 			}
-			errs := h.taxErrors(f.OrderID)
+			errs := h.TaxErrors(f.OrderID)
 			if len(errs) != 1 || errs[0].Code != tt.code || errs[0].Field != tt.field || (errs[0].AvaTaxCode != "") != tt.avataxErr {
 				t.Fatalf("tax errors %+v, want one %s on field %q", errs, tt.code, tt.field)
 			}
-			if h.avataxCalls() != 0 && tt.code == "invalid_address" {
-				t.Errorf("%d AvaTax document calls for an address that does not resolve", h.avataxCalls())
+			if h.AvaTaxCalls() != 0 && tt.code == "invalid_address" {
+				t.Errorf("%d AvaTax document calls for an address that does not resolve", h.AvaTaxCalls())
 			}
 			// The OMS corrects the order: a newer snapshot and a new refresh.
 			fixed := withVersion(t, paid[1], 5)
 			fixed.ID = f.OrderID + "-fixed"
-			h.publish(fixed)
-			rec = h.waitApplied(f.OrderID, fixed.ID)
+			h.Publish(fixed)
+			rec = h.WaitApplied(f.OrderID, fixed.ID)
 			if rec.State != lifecycle.Uncommitted {
 				t.Fatalf("state %s after the corrected refresh, want uncommitted", rec.State)
 			}
@@ -164,11 +165,11 @@ func (d *dropAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 // repeating it: exactly one refund, the same documents as without faults.
 func TestLostAnswersDoNotDuplicateDocuments(t *testing.T) {
 	f := scenario.Returned("WEB-5")
-	ref := start(t, options{})
+	ref := start(t, workertest.Options{})
 	runInOrder(ref, f)
 	want := outcomeOf(ref, f.OrderID)
 
-	h := start(t, options{lease: 300 * time.Millisecond, transport: func(rt http.RoundTripper) http.RoundTripper {
+	h := start(t, workertest.Options{Lease: 300 * time.Millisecond, Transport: func(rt http.RoundTripper) http.RoundTripper {
 		return &dropAnswers{next: rt, seen: map[string]bool{}}
 	}})
 	runInOrder(h, f)
@@ -179,7 +180,7 @@ func TestLostAnswersDoNotDuplicateDocuments(t *testing.T) {
 	if n := countType(h, avatax.ReturnInvoice); n != 1 {
 		t.Errorf("%d ReturnInvoices, want one", n)
 	}
-	if n := len(h.results(f.OrderID)); n != f.Calls {
+	if n := len(h.Results(f.OrderID)); n != f.Calls {
 		t.Errorf("%d results, want one per effect (%d)", n, f.Calls)
 	}
 }
@@ -217,9 +218,9 @@ func withVersion(t *testing.T, e events.Envelope, v int64) events.Envelope {
 	return e
 }
 
-func countType(h *harness, docType string) int {
+func countType(h *workertest.Harness, docType string) int {
 	n := 0
-	for _, d := range h.sandbox.Documents(h.company) {
+	for _, d := range h.Sandbox.Documents(h.Company) {
 		if d.Type == docType {
 			n++
 		}

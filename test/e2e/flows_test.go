@@ -15,6 +15,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/scenario"
+	"github.com/taxbridge/taxbridge/internal/workertest"
 )
 
 type wantLine struct {
@@ -54,33 +55,33 @@ var homeDeliveryLines = []wantLine{
 }
 
 // runInOrder publishes a flow's events one by one, as the OMS would.
-func runInOrder(h *harness, f scenario.Flow) {
+func runInOrder(h *workertest.Harness, f scenario.Flow) {
 	for _, e := range f.Events {
-		h.publish(e)
-		h.waitApplied(f.OrderID, e.ID)
+		h.Publish(e)
+		h.WaitApplied(f.OrderID, e.ID)
 	}
 }
 
 func TestOneStockFlows(t *testing.T) {
 	tests := []struct {
 		flow  scenario.Flow
-		check func(t *testing.T, h *harness, f scenario.Flow)
+		check func(t *testing.T, h *workertest.Harness, f scenario.Flow)
 	}{
-		{scenario.StraightFulfil("OIS-1"), func(t *testing.T, h *harness, f scenario.Flow) {
-			d, ok := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice)
+		{scenario.StraightFulfil("OIS-1"), func(t *testing.T, h *workertest.Harness, f scenario.Flow) {
+			d, ok := h.Sandbox.Document(h.Company, f.OrderID, avatax.SalesInvoice)
 			if !ok {
 				t.Fatal("no SalesInvoice")
 			}
 			checkDoc(t, d, avatax.SalesInvoice, avatax.StatusCommitted,
 				[]wantLine{{"LIG-1", "36.00", seattle}, {"LIG-2", "15.50", seattle}}, false)
-			if c := h.sandbox.Calls()["createoradjust"]; c != 1 {
+			if c := h.Sandbox.Calls()["createoradjust"]; c != 1 {
 				t.Errorf("createoradjust calls = %d, want 1: one call creates the committed document", c)
 			}
 		}},
-		{scenario.HomeDelivery("WEB-1"), func(t *testing.T, h *harness, f scenario.Flow) {
-			d, _ := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice)
+		{scenario.HomeDelivery("WEB-1"), func(t *testing.T, h *workertest.Harness, f scenario.Flow) {
+			d, _ := h.Sandbox.Document(h.Company, f.OrderID, avatax.SalesInvoice)
 			checkDoc(t, d, avatax.SalesInvoice, avatax.StatusCommitted, homeDeliveryLines, false)
-			rec := h.record(f.OrderID)
+			rec := h.Record(f.OrderID)
 			var path []lifecycle.State
 			for _, tr := range rec.History {
 				if tr.From != tr.To {
@@ -91,16 +92,16 @@ func TestOneStockFlows(t *testing.T) {
 				t.Errorf("transitions %v, want uncommitted then committed", path)
 			}
 		}},
-		{scenario.Cancelled("WEB-2"), func(t *testing.T, h *harness, f scenario.Flow) {
-			d, ok := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice)
+		{scenario.Cancelled("WEB-2"), func(t *testing.T, h *workertest.Harness, f scenario.Flow) {
+			d, ok := h.Sandbox.Document(h.Company, f.OrderID, avatax.SalesInvoice)
 			if !ok || d.Status != avatax.StatusCancelled {
 				t.Fatalf("sale document %v %s, want Cancelled", ok, d.Status)
 			}
 		}},
-		{scenario.Returned("WEB-3"), func(t *testing.T, h *harness, f scenario.Flow) {
-			sale, _ := h.sandbox.Document(h.company, f.OrderID, avatax.SalesInvoice)
+		{scenario.Returned("WEB-3"), func(t *testing.T, h *workertest.Harness, f scenario.Flow) {
+			sale, _ := h.Sandbox.Document(h.Company, f.OrderID, avatax.SalesInvoice)
 			checkDoc(t, sale, avatax.SalesInvoice, avatax.StatusCommitted, homeDeliveryLines, false)
-			ret, ok := h.sandbox.Document(h.company, f.OrderID+"-R1", avatax.ReturnInvoice)
+			ret, ok := h.Sandbox.Document(h.Company, f.OrderID+"-R1", avatax.ReturnInvoice)
 			if !ok {
 				t.Fatal("no ReturnInvoice WEB-3-R1")
 			}
@@ -109,14 +110,14 @@ func TestOneStockFlows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.flow.Name, func(t *testing.T) {
-			h := start(t, options{})
+			h := start(t, workertest.Options{})
 			runInOrder(h, tt.flow)
-			rec := h.record(tt.flow.OrderID)
+			rec := h.Record(tt.flow.OrderID)
 			if rec.State != tt.flow.Final || rec.Intent != nil {
 				t.Fatalf("record: state %s intent %+v, want %s and no intent", rec.State, rec.Intent, tt.flow.Final)
 			}
-			if n := h.avataxCalls(); n != tt.flow.Calls {
-				t.Errorf("AvaTax calls = %d (%v), want the minimum %d", n, h.sandbox.Calls(), tt.flow.Calls)
+			if n := h.AvaTaxCalls(); n != tt.flow.Calls {
+				t.Errorf("AvaTax calls = %d (%v), want the minimum %d", n, h.Sandbox.Calls(), tt.flow.Calls)
 			}
 			tt.check(t, h, tt.flow)
 			checkResults(t, h, tt.flow)
@@ -126,9 +127,9 @@ func TestOneStockFlows(t *testing.T) {
 
 // checkResults verifies the write-back events: one per AvaTax effect, the
 // last one in the final state with the tax of every line.
-func checkResults(t *testing.T, h *harness, f scenario.Flow) {
+func checkResults(t *testing.T, h *workertest.Harness, f scenario.Flow) {
 	t.Helper()
-	res := h.results(f.OrderID)
+	res := h.Results(f.OrderID)
 	if len(res) != f.Calls {
 		t.Fatalf("%d results on %s, want one per AvaTax call (%d)", len(res), bus.ResultSubject(f.OrderID), f.Calls)
 	}
@@ -136,7 +137,7 @@ func checkResults(t *testing.T, h *harness, f scenario.Flow) {
 	if last.State != string(f.Final) || last.OrderID != f.OrderID {
 		t.Errorf("last result: order %s state %s, want %s", last.OrderID, last.State, f.Final)
 	}
-	doc, ok := h.sandbox.Document(h.company, last.Document.Code, last.Document.Type)
+	doc, ok := h.Sandbox.Document(h.Company, last.Document.Code, last.Document.Type)
 	if !ok {
 		t.Fatalf("result names document %s %s, which AvaTax does not have", last.Document.Code, last.Document.Type)
 	}
@@ -160,9 +161,9 @@ type outcome struct {
 	docs  []string
 }
 
-func outcomeOf(h *harness, orderID string) outcome {
-	o := outcome{state: h.record(orderID).State}
-	for _, d := range h.sandbox.Documents(h.company) {
+func outcomeOf(h *workertest.Harness, orderID string) outcome {
+	o := outcome{state: h.Record(orderID).State}
+	for _, d := range h.Sandbox.Documents(h.Company) {
 		if !strings.HasPrefix(d.Code, orderID) || d.Status == avatax.StatusCancelled {
 			continue
 		}
@@ -179,12 +180,12 @@ func outcomeOf(h *harness, orderID string) outcome {
 func TestDuplicatedAndShuffledEvents(t *testing.T) {
 	for _, f := range scenario.OneStock("") {
 		t.Run(f.Name, func(t *testing.T) {
-			ref := start(t, options{})
+			ref := start(t, workertest.Options{})
 			runInOrder(ref, f)
 			want := outcomeOf(ref, f.OrderID)
 
 			for seed := uint64(1); seed <= 3; seed++ {
-				h := start(t, options{})
+				h := start(t, workertest.Options{})
 				evs := slices.Clone(f.Events)
 				evs = append(evs, evs...)
 				rand.New(rand.NewPCG(seed, 42)).Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
@@ -193,14 +194,14 @@ func TestDuplicatedAndShuffledEvents(t *testing.T) {
 					if ids[e.ID] {
 						// A copy the broker's dedup cannot catch: same event id, new message id.
 						raw, _ := jsonOf(e)
-						h.publishRaw(bus.EventSubject(e.Type, e.Subject), raw, e.ID+"/again")
+						h.PublishRaw(bus.EventSubject(e.Type, e.Subject), raw, e.ID+"/again")
 					} else {
-						h.publish(e)
+						h.Publish(e)
 					}
-					h.publish(e) // dropped by the stream's duplicate window
+					h.Publish(e) // dropped by the stream's duplicate window
 					ids[e.ID] = true
 				}
-				h.waitIdle()
+				h.WaitIdle()
 				// Every action is recorded as applied; a state change that
 				// arrives after a newer snapshot changes nothing and is
 				// not (the worker's unchanged outcome).
@@ -210,8 +211,8 @@ func TestDuplicatedAndShuffledEvents(t *testing.T) {
 						actions = append(actions, e.ID)
 					}
 				}
-				h.waitApplied(f.OrderID, actions...)
-				h.waitIdle()
+				h.WaitApplied(f.OrderID, actions...)
+				h.WaitIdle()
 				got := outcomeOf(h, f.OrderID)
 				if got.state != want.state || !slices.Equal(got.docs, want.docs) {
 					t.Errorf("seed %d: outcome %+v, want %+v", seed, got, want)
@@ -229,15 +230,15 @@ func TestDuplicatedAndShuffledEvents(t *testing.T) {
 // already holds it, so they are acknowledged without a write, and the flow
 // goes on as before.
 func TestStateChangeWithNothingNewIsNotWritten(t *testing.T) {
-	h := start(t, options{})
+	h := start(t, workertest.Options{})
 	f := scenario.HomeDelivery("SAME-1")
 	first := f.Events[0]
 	if first.Type.IsAction() {
 		t.Fatalf("flow starts with %s, want a state change", first.Type)
 	}
-	h.publish(first)
-	h.waitApplied(f.OrderID, first.ID)
-	_, rev, err := h.store.Get(h.ctx, f.OrderID)
+	h.Publish(first)
+	h.WaitApplied(f.OrderID, first.ID)
+	_, rev, err := h.Store.Get(h.Ctx, f.OrderID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,26 +252,26 @@ func TestStateChangeWithNothingNewIsNotWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ack, err := bus.Publish(h.ctx, h.js, bus.EventSubject(same.Type, same.Subject), same, nil)
+	ack, err := bus.Publish(h.Ctx, h.JS, bus.EventSubject(same.Type, same.Subject), same, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.eventually("event "+same.ID+" acknowledged", func() bool {
-		info, err := h.res.Consumer.Info(h.ctx)
+	h.Eventually("event "+same.ID+" acknowledged", func() bool {
+		info, err := h.Res.Consumer.Info(h.Ctx)
 		return err == nil && info.AckFloor.Stream >= ack.Sequence
 	})
-	rec, now, err := h.store.Get(h.ctx, f.OrderID)
+	rec, now, err := h.Store.Get(h.Ctx, f.OrderID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if now != rev || rec.HasSeen(same.ID) {
 		t.Errorf("record revision %d → %d, event seen %v: want it left as it was", rev, now, rec.HasSeen(same.ID))
 	}
-	if n := len(h.messages(bus.DLQStream, ">")); n != 0 {
+	if n := len(h.Messages(bus.DLQStream, ">")); n != 0 {
 		t.Errorf("%d dead letters", n)
 	}
 	runInOrder(h, scenario.Flow{OrderID: f.OrderID, Events: f.Events[1:]})
-	if rec := h.record(f.OrderID); rec.State != f.Final {
+	if rec := h.Record(f.OrderID); rec.State != f.Final {
 		t.Errorf("order ended %s, want %s", rec.State, f.Final)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/scenario"
+	"github.com/taxbridge/taxbridge/internal/workertest"
 )
 
 // destination is where an order of TestEveryStateAndProvinceIsTaxed ships,
@@ -74,7 +75,7 @@ func TestEveryStateAndProvinceIsTaxed(t *testing.T) {
 	if n := len(destinations); n != 51+1+13 {
 		t.Fatalf("%d destinations, want the 50 states, DC, Puerto Rico and 13 provinces and territories", n)
 	}
-	h := start(t, options{})
+	h := start(t, workertest.Options{})
 	// The order is paid: the worker validates the address and creates the
 	// uncommitted document. Every order is published before any is awaited.
 	actions := map[string]string{} // order id → its refresh event's id
@@ -84,7 +85,7 @@ func TestEveryStateAndProvinceIsTaxed(t *testing.T) {
 			e = withOrder(t, e, func(o *events.Order) {
 				o.Delivery.Destination.Address = &events.Address{Lines: []string{"100 Main St"}, City: d.city, ZipCode: d.zip, Region: d.region, Country: d.country}
 			})
-			h.publish(e)
+			h.Publish(e)
 			if e.Type.IsAction() {
 				actions[f.OrderID] = e.ID
 			}
@@ -93,15 +94,15 @@ func TestEveryStateAndProvinceIsTaxed(t *testing.T) {
 	// The worker runs events concurrently, so a state change may come after
 	// its order's refresh and change nothing: only the refresh is awaited.
 	for orderID, id := range actions {
-		h.waitApplied(orderID, id)
+		h.WaitApplied(orderID, id)
 	}
 	for _, d := range destinations {
 		// The harness fails the test it was started with: read everything
 		// here, check it in the subtest.
 		orderID := orderOf(d)
-		rec, res := h.record(orderID), h.results(orderID)
+		rec, res := h.Record(orderID), h.Results(orderID)
 		if rec.State != lifecycle.Uncommitted {
-			t.Errorf("%s: order state %s, want uncommitted; tax errors %+v", orderID, rec.State, h.taxErrors(orderID))
+			t.Errorf("%s: order state %s, want uncommitted; tax errors %+v", orderID, rec.State, h.TaxErrors(orderID))
 			continue
 		}
 		doc := getDocument(t, h, orderID, avatax.SalesInvoice)
@@ -118,9 +119,9 @@ func orderOf(d destination) string { return "GEO-" + d.country + "-" + d.region 
 
 // getDocument fetches a document from the sandbox over HTTP, with its
 // summary and details, as any AvaTax client would.
-func getDocument(t *testing.T, h *harness, code, docType string) *avatax.TransactionModel {
+func getDocument(t *testing.T, h *workertest.Harness, code, docType string) *avatax.TransactionModel {
 	t.Helper()
-	u := h.sandboxURL + "/api/v2/companies/" + url.PathEscape(h.company) + "/transactions/" + url.PathEscape(code) +
+	u := h.SandboxURL + "/api/v2/companies/" + url.PathEscape(h.Company) + "/transactions/" + url.PathEscape(code) +
 		"?documentType=" + docType + "&%24include=Summary,Details"
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {

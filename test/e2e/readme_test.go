@@ -20,6 +20,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/demo"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/scenario"
+	"github.com/taxbridge/taxbridge/internal/workertest"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's generated examples from this run")
@@ -106,12 +107,12 @@ func refundResult(t *testing.T, example string) string {
 	data.Return, data.Workflow, data.EntityID = nil, "parcel", data.Order.Parcels[0].ID
 	commit.Type, commit.ID, commit.Data = events.RefreshOrderTaxes, refund.Subject+"-v2-refresh_order_taxes", mustJSON(t, data)
 
-	h := start(t, options{})
-	h.publish(commit)
-	h.waitApplied(refund.Subject, commit.ID)
-	h.publish(refund)
-	h.waitApplied(refund.Subject, refund.ID)
-	msgs := h.messages(bus.ResultsStream, bus.ResultSubject(refund.Subject))
+	h := start(t, workertest.Options{})
+	h.Publish(commit)
+	h.WaitApplied(refund.Subject, commit.ID)
+	h.Publish(refund)
+	h.WaitApplied(refund.Subject, refund.ID)
+	msgs := h.Messages(bus.ResultsStream, bus.ResultSubject(refund.Subject))
 	if len(msgs) != 2 {
 		t.Fatalf("%d results, want the commit's and the refund's", len(msgs))
 	}
