@@ -30,17 +30,21 @@ import (
 //     an absent member, so a document holding either (even inside a
 //     string) is left to the schema; after that an empty Go string means
 //     absent;
-//   - required numbers whose zero is valid (order_version, quantities,
-//     prices) cannot be told from absent ones, so zero is left to the
-//     schema too;
+//   - required numbers whose zero is valid (order_version, prices) cannot
+//     be told from absent ones, so zero is left to the schema too, and so
+//     are the zero and negative quantities and the negative prices the
+//     schema refuses;
 //   - member names match exactly and duplicate names are refused, as the
 //     schema sees them (json/v2's defaults, not encoding/json's);
-//   - amounts given as strings, and timestamps not in their canonical
+//   - prices given as strings, and timestamps not in their canonical
 //     shape, are checked by the schema's own definitions of them, compiled
-//     on their own.
+//     on their own;
+//   - numbers the schema path refuses as out of range
+//     (schemas.NumberInRange) are left to it, even in members the typed
+//     decode skips: mayHoldHugeNumber looks for them in the raw bytes.
 type quick struct {
-	amount, currency, dateTime *jsonschema.Schema
-	opts                       json.Options
+	price, currency, dateTime *jsonschema.Schema
+	opts                      json.Options
 }
 
 // Schema locations of the leaf definitions quick checks with the schema
@@ -48,18 +52,18 @@ type quick struct {
 // Both timestamps (the envelope's time, the order's date) are defined
 // alike; TestQuickLeavesMatchTheSchema checks they still are.
 const (
-	amountDef    = "common.schema.json#/$defs/amount"
+	priceDef     = "common.schema.json#/$defs/price"
 	currencyDef  = "order.schema.json#/properties/pricing_details/properties/currency"
 	dateTimeDef  = "common.schema.json#/$defs/envelope/properties/time"
 	orderDateDef = "order.schema.json#/properties/date"
 )
 
 func newQuick() (*quick, error) {
-	c, err := schemas.Compile(amountDef, currencyDef, dateTimeDef)
+	c, err := schemas.Compile(priceDef, currencyDef, dateTimeDef)
 	if err != nil {
 		return nil, err
 	}
-	q := &quick{amount: c[amountDef], currency: c[currencyDef], dateTime: c[dateTimeDef]}
+	q := &quick{price: c[priceDef], currency: c[currencyDef], dateTime: c[dateTimeDef]}
 	q.opts = json.JoinOptions(json.DefaultOptionsV2(), json.WithUnmarshalers(json.JoinUnmarshalers(
 		json.UnmarshalFromFunc(q.decodeAmount),
 		json.UnmarshalFromFunc(q.decodeTime),
@@ -69,8 +73,9 @@ func newQuick() (*quick, error) {
 
 var errLeaveToSchema = errors.New("left to the schema")
 
-// decodeAmount reads an amount: any JSON number, or a string the schema's
-// amount pattern accepts.
+// decodeAmount reads a price (every amount of an inbound event is one): a
+// JSON number that is in range and not negative, or a string the schema's
+// price definition accepts.
 func (q *quick) decodeAmount(dec *jsontext.Decoder, d *decimal.Decimal) error {
 	tok, err := dec.ReadToken()
 	if err != nil {
@@ -80,15 +85,20 @@ func (q *quick) decodeAmount(dec *jsontext.Decoder, d *decimal.Decimal) error {
 	switch tok.Kind() {
 	case '0':
 		s = tok.String()
+		if !schemas.NumberInRange(s) {
+			return errLeaveToSchema
+		}
 	case '"':
 		s = tok.String()
-		if q.amount.Validate(s) != nil {
+		if q.price.Validate(s) != nil {
 			return errLeaveToSchema
 		}
 	default:
 		return errLeaveToSchema
 	}
-	*d, err = decimal.NewFromString(s)
+	if *d, err = decimal.NewFromString(s); err == nil && d.IsNegative() {
+		return errLeaveToSchema
+	}
 	return err
 }
 
@@ -169,7 +179,7 @@ var (
 // event. false says nothing: the caller asks the schema.
 func (q *quick) inbound(raw []byte) (Inbound, bool) {
 	var in Inbound
-	if bytes.Contains(raw, jsonNull) || bytes.Contains(raw, emptyString) {
+	if bytes.Contains(raw, jsonNull) || bytes.Contains(raw, emptyString) || mayHoldHugeNumber(raw) {
 		return in, false
 	}
 	if json.Unmarshal(raw, &in, q.opts) != nil {
@@ -258,4 +268,71 @@ func unique(ss []string) bool {
 		}
 	}
 	return true
+}
+
+// mayHoldHugeNumber reports whether raw may hold a number that
+// schemas.NumberInRange refuses: digits plus exponent beyond
+// schemas.MaxNumberDigits. It errs on the side of true (a string such as
+// "SKU1e100" counts) and costs little: such a number has either an
+// exponent of three digits or more, found from the e and E in raw, or,
+// with an exponent below 100, a run of more than 900 number characters,
+// which a look every hugeRunStep bytes cannot miss.
+func mayHoldHugeNumber(raw []byte) bool {
+	for _, e := range [...]byte{'e', 'E'} {
+		for i := 0; ; {
+			j := bytes.IndexByte(raw[i:], e)
+			if j < 0 {
+				break
+			}
+			i += j + 1
+			if i >= 2 && isDigit(raw[i-2]) && exponentDigits(raw[i:]) >= 3 {
+				return true
+			}
+		}
+	}
+	for i := hugeRunStep; i < len(raw); i += hugeRunStep {
+		if !numberChar(raw[i]) {
+			continue
+		}
+		lo, hi := i, i
+		for lo > 0 && numberChar(raw[lo-1]) {
+			lo--
+		}
+		for hi < len(raw) && numberChar(raw[hi]) {
+			hi++
+		}
+		if hi-lo >= hugeRun {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	// hugeRun is shorter than any number beyond schemas.MaxNumberDigits
+	// whose exponent is below 100 (more than 900 digits)...
+	hugeRun = schemas.MaxNumberDigits - 200
+	// ...and hugeRunStep no longer than hugeRun, so that every such run
+	// holds a byte mayHoldHugeNumber looks at.
+	hugeRunStep = hugeRun / 2
+)
+
+// exponentDigits counts the digits of the exponent b starts with, after
+// its sign.
+func exponentDigits(b []byte) int {
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		b = b[1:]
+	}
+	n := 0
+	for n < len(b) && isDigit(b[n]) {
+		n++
+	}
+	return n
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// numberChar reports whether c may be part of a JSON number.
+func numberChar(c byte) bool {
+	return isDigit(c) || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'
 }

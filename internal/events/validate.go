@@ -2,10 +2,14 @@ package events
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/taxbridge/taxbridge/internal/fastjson"
@@ -99,10 +103,35 @@ func (v *Validator) schemaInbound(raw []byte) (Inbound, error) {
 		return Inbound{}, &InvalidError{Type: typ, Problems: []string{fmt.Sprintf("/type: %q is not an inbound event type", typ)}}
 	}
 	var in Inbound
-	if err := fastjson.Unmarshal(raw, &in); err != nil {
-		return Inbound{}, &InvalidError{Type: typ, Problems: []string{"/: " + err.Error()}}
+	if err := json.Unmarshal(raw, &in, schemaDecode); err != nil {
+		return Inbound{}, &InvalidError{Type: typ, Problems: []string{decodeProblem(err)}}
 	}
 	return in, nil
+}
+
+// schemaDecode decodes an event the schema accepted as the schema read
+// it: encoding/json's behaviour (as fastjson), but with member names
+// matched exactly and duplicate names refused. encoding/json would fill
+// the order's price from a member "PRICE", which the schema does not know
+// and so never checked, or take the last of two "order" members into what
+// the first one left.
+var schemaDecode = json.JoinOptions(json.DefaultOptionsV2(), jsonv1.DefaultOptionsV1(),
+	json.MatchCaseInsensitiveNames(false), jsontext.AllowDuplicateNames(false), jsonv1.ReportErrorsWithLegacySemantics(false))
+
+// decodeProblem says what a decode error is about as a problem,
+// "<pointer>: <what is wrong>", its pointer written as Problems writes
+// the schema's (unescaped).
+func decodeProblem(err error) string {
+	var ptr jsontext.Pointer
+	var se *json.SemanticError
+	var sy *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &se):
+		ptr = se.JSONPointer
+	case errors.As(err, &sy):
+		ptr = sy.JSONPointer
+	}
+	return "/" + strings.Join(slices.Collect(ptr.Tokens()), "/") + ": " + err.Error()
 }
 
 // sameOrder checks that the event's subject is its order's id.
