@@ -68,7 +68,39 @@ func ShortConfig() Config {
 	c.Orders, c.Replicas, c.KillEvery, c.Latency, c.LatencyJitter = 40, 2, 3*time.Second, 50*time.Millisecond, 25*time.Millisecond
 	c.PublishRate, c.Window = 25, 12
 	c.AvaTaxTimeout, c.AckWait = 2*time.Second, 5*time.Second
-	c.DrainTimeout = 60 * time.Second
+	// It drains in seconds; the margin is for a machine busy with the
+	// other packages' tests, whose redeliveries back off up to a minute.
+	c.DrainTimeout = 90 * time.Second
+	return c
+}
+
+// applyCluster sets what a cluster run needs, unless given: streams
+// replicated on the three nodes, and a node down long enough for the
+// streams it led to elect new leaders and go on without it.
+func (c *Config) applyCluster(set map[string]bool) {
+	c.Cluster = true
+	if !set["nats-replicas"] {
+		c.NATSReplicas = 3
+	}
+	if !set["nats-down"] {
+		c.NATSDown = 10 * time.Second
+	}
+}
+
+// setFlags lists the flags given on the command line.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// ShortClusterConfig is the variant TestChaosCluster runs: the short
+// variant on a 3-node NATS cluster with replicated streams, the OMS
+// stream's leader killed mid-run and kept down for 5 s.
+func ShortClusterConfig() Config {
+	c := ShortConfig()
+	c.applyCluster(nil)
+	c.Orders, c.NATSDown = 30, 5*time.Second
 	return c
 }
 
@@ -123,7 +155,7 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.IntVar(&c.Window, "window", c.Window, "orders whose events are published interleaved at any time")
 	fs.Float64Var(&c.EarlyRefunds, "early-refunds", c.EarlyRefunds, "share of returned orders whose return is published before the commit")
 	fs.IntVar(&c.Replicas, "replicas", c.Replicas, "taxbridge processes")
-	fs.BoolVar(&c.Cluster, "cluster", c.Cluster, "a 3-node NATS cluster; -nats-restarts then kills and restarts one node")
+	fs.BoolVar(&c.Cluster, "cluster", c.Cluster, "a 3-node NATS cluster with TAXBRIDGE_NATS_REPLICAS=3; -nats-restarts then kills the OMS stream's leader, down 10s unless -nats-down")
 	fs.DurationVar(&c.KillEvery, "kill-every", c.KillEvery, "SIGKILL a random replica this often, then restart it (0: never)")
 	fs.IntVar(&c.NATSRestarts, "nats-restarts", c.NATSRestarts, "kill -9 and restarts of nats-server during the load")
 	fs.DurationVar(&c.NATSDown, "nats-down", c.NATSDown, "how long a killed nats-server stays down")
@@ -152,8 +184,7 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	if *short {
 		// The short variant's values, except for the flags given.
 		s := ShortConfig()
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		set := setFlags(fs)
 		keep := func(name string, dst, src any) {
 			if set[name] {
 				return
@@ -178,8 +209,8 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 		keep("ack-wait", &c.AckWait, &s.AckWait)
 		keep("drain-timeout", &c.DrainTimeout, &s.DrainTimeout)
 	}
-	if c.Cluster && c.NATSReplicas == 0 {
-		c.NATSReplicas = 3
+	if c.Cluster {
+		c.applyCluster(setFlags(fs))
 	}
 	return c, c.validate()
 }

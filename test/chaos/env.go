@@ -47,6 +47,28 @@ func build(ctx context.Context, dir string) (binaries, error) {
 	return b, nil
 }
 
+// revision says which commit the binaries were built from, and whether
+// tracked files had uncommitted changes: the suite builds the working tree
+// as it is, and other work in progress goes into the binaries.
+func revision(ctx context.Context) string {
+	dir, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "unknown"
+	}
+	git := func(args ...string) (string, error) {
+		out, err := exec.CommandContext(ctx, "git", append([]string{"-C", strings.TrimSpace(string(dir))}, args...)...).Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	rev, err := git("rev-parse", "--short=12", "HEAD")
+	if err != nil {
+		return "unknown (not a git checkout)"
+	}
+	if changed, err := git("status", "--porcelain", "--untracked-files=no"); err == nil && changed != "" {
+		rev += fmt.Sprintf(" with uncommitted changes in %d files", len(strings.Split(changed, "\n")))
+	}
+	return rev
+}
+
 // natsNode is one nats-server with JetStream; a restart keeps its port and
 // store directory.
 type natsNode struct {

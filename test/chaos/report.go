@@ -24,11 +24,13 @@ type Report struct {
 	EarlyRefunds   int            `json:"early_refunds"`      // returns published before the commit
 	PublishRetries int            `json:"publish_retries"`
 
-	Kills          int `json:"kills"`
-	NATSRestarts   int `json:"nats_restarts"`
-	ReplicaCrashes int `json:"replica_crashes"` // replicas that exited on their own
-	FailedStarts   int `json:"failed_starts"`   // starts that failed (NATS down)
-	StreamReplicas int `json:"stream_replicas"` // of the OMS stream, as provisioned by taxbridge
+	Build          string   `json:"build"` // the module's revision the binaries were built from
+	Kills          int      `json:"kills"`
+	NATSRestarts   int      `json:"nats_restarts"`
+	KilledServers  []string `json:"killed_servers,omitempty"`
+	ReplicaCrashes int      `json:"replica_crashes"` // replicas that exited on their own
+	FailedStarts   int      `json:"failed_starts"`   // starts that failed (NATS down)
+	StreamReplicas int      `json:"stream_replicas"` // of the OMS stream, as provisioned by taxbridge
 
 	Right               int            `json:"right"`
 	Wrong               int            `json:"wrong"`
@@ -80,10 +82,11 @@ func (r *Report) WriteTable(w io.Writer) {
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
 	fmt.Fprintf(tw, "chaos run %s (seed %d)\n", r.RunID, r.Seed)
 	row("settings", r.Settings)
+	row("built from", r.Build)
 	row("orders", fmt.Sprintf("%d (%s)", r.Orders, flowCounts(r.Flows)))
 	row("events published", fmt.Sprintf("%d events, %d messages (every event twice), %d returns before their commit", r.Events, r.Published, r.EarlyRefunds))
 	row("kills", fmt.Sprintf("%d replicas SIGKILLed and restarted", r.Kills))
-	row("restarts", fmt.Sprintf("%d nats-server kill -9 and restart", r.NATSRestarts))
+	row("restarts", fmt.Sprintf("%d nats-server kill -9 and restart (%s)", r.NATSRestarts, strings.Join(r.KilledServers, ", ")))
 	row("replica crashes", fmt.Sprintf("%d (failed starts while NATS was down: %d)", r.ReplicaCrashes, r.FailedStarts))
 	row("stream replicas", r.StreamReplicas)
 	row("right", r.Right)

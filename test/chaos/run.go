@@ -56,7 +56,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep *Report, err 
 		defer os.RemoveAll(dir)
 	}
 
-	logf("building nats-server, taxbridge and avatax-sandbox")
+	// Read just before the build, so that it names what is compiled.
+	rep.Build = revision(ctx)
+	logf("building nats-server, taxbridge and avatax-sandbox from %s", rep.Build)
 	bins, err := build(ctx, filepath.Join(dir, "bin"))
 	if err != nil {
 		return nil, err
@@ -167,6 +169,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep *Report, err 
 	}
 	restartAt := make(chan struct{}, cfg.NATSRestarts+1)
 	var restartErr error
+	var killedMu sync.Mutex
+	var killed []string
 	faultWG.Go(func() {
 		nrng := rand.New(rand.NewPCG(seed^0xa75, seed))
 		for range cfg.NATSRestarts {
@@ -175,8 +179,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep *Report, err 
 				return
 			case <-restartAt:
 			}
-			n := nodes[nrng.IntN(len(nodes))]
-			logf("kill -9 %s", n.name)
+			n, why := victim(ctx, js, nodes, nrng)
+			logf("kill -9 %s (%s)", n.name, why)
+			killedMu.Lock()
+			killed = append(killed, n.name+" "+why)
+			killedMu.Unlock()
 			n.kill()
 			time.Sleep(cfg.NATSDown)
 			if err := n.start(); err != nil {
@@ -226,6 +233,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep *Report, err 
 	rep.LoadSeconds = loadEnd.Sub(loadStart).Seconds()
 	rep.PublishRetries = pub.retries
 	rep.Kills, rep.NATSRestarts = int(kills.Load()), int(restarts.Load())
+	killedMu.Lock()
+	rep.KilledServers = killed
+	killedMu.Unlock()
 	if pubErr != nil {
 		return rep, fmt.Errorf("publish: %w", pubErr)
 	}
@@ -259,6 +269,22 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep *Report, err 
 	}
 	rep.TotalSeconds = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// victim picks the nats-server to kill: in a cluster the leader of the
+// OMS stream, so that the stream must elect another; else any.
+func victim(ctx context.Context, js jetstream.JetStream, nodes []*natsNode, rng *rand.Rand) (*natsNode, string) {
+	if len(nodes) == 1 {
+		return nodes[0], "the server"
+	}
+	if info, err := streamInfo(ctx, js, bus.EventsStream); err == nil && info.Cluster != nil {
+		for _, n := range nodes {
+			if n.name == info.Cluster.Leader {
+				return n, "leader of stream " + bus.EventsStream
+			}
+		}
+	}
+	return nodes[rng.IntN(len(nodes))], "a random node"
 }
 
 // settings describes the knobs in one line.
