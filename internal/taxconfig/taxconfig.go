@@ -5,14 +5,20 @@ package taxconfig
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/taxbridge/taxbridge/internal/events"
@@ -99,24 +105,22 @@ func Load(path string) (*Config, error) {
 // Parse validates a JSON or YAML document against
 // schemas/taxconfig.schema.json and checks the references between
 // sections. Errors name the offending field, as a JSON pointer whatever
-// the format.
+// the format (a YAML syntax error gives its line instead).
 func Parse(raw []byte) (*Config, error) {
 	raw, err := asJSON(raw)
 	if err != nil {
 		return nil, err
 	}
-	compiled, err := schemas.Compile(schemaFile)
+	schema, err := compiledSchema()
 	if err != nil {
 		return nil, err
 	}
-	if p := schemas.ValidateJSON(compiled[schemaFile], raw); p != nil {
+	if p := schemas.ValidateJSON(schema, raw); p != nil {
 		return nil, errors.New(strings.Join(p, "; "))
 	}
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, err
+	if err := jsonv2.Unmarshal(raw, &c, strict); err != nil {
+		return nil, fieldError(err)
 	}
 	if err := c.checkReferences(); err != nil {
 		return nil, err
@@ -125,6 +129,38 @@ func Parse(raw []byte) (*Config, error) {
 }
 
 const schemaFile = "taxconfig.schema.json"
+
+// compiledSchema compiles the schema once: it does not change, and
+// compiling it costs more than checking a configuration.
+var compiledSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	c, err := schemas.Compile(schemaFile)
+	if err != nil {
+		return nil, err
+	}
+	return c[schemaFile], nil
+})
+
+// strict decodes a document the schema accepted as the schema read it.
+// Member names must match exactly and be given once: encoding/json filled
+// the address's country from a member "COUNTRY", which the schema does
+// not know and so never checked. Members the Go types do not know are
+// refused.
+var strict = jsonv2.JoinOptions(jsonv2.DefaultOptionsV2(), jsonv2.RejectUnknownMembers(true))
+
+// fieldError names the field a decode error is about, "<pointer>: ...",
+// its pointer written as the schema's problems write theirs.
+func fieldError(err error) error {
+	var ptr jsontext.Pointer
+	var se *jsonv2.SemanticError
+	var sy *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &se):
+		ptr = se.JSONPointer
+	case errors.As(err, &sy):
+		ptr = sy.JSONPointer
+	}
+	return fmt.Errorf("/%s: %w", strings.Join(slices.Collect(ptr.Tokens()), "/"), err)
+}
 
 // asJSON returns the document as JSON: as it is when it is a JSON object,
 // else read as YAML and encoded as JSON, so that the schema checks both
@@ -139,29 +175,50 @@ func asJSON(raw []byte) ([]byte, error) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("read as YAML: %w", err)
 	}
-	return json.Marshal(jsonable(doc))
+	doc, err := jsonable(doc, "")
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(doc)
 }
 
 // jsonable makes what YAML decoded encodable as JSON: YAML mapping keys
 // need not be strings (a delivery option named 1 is a number), JSON's are.
-func jsonable(v any) any {
+// What JSON cannot hold is refused, naming the field: .inf and .nan, and
+// two keys that become one string (1 and 1.0).
+func jsonable(v any, ptr string) (any, error) {
+	var err error
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			x[k] = jsonable(e)
+			if x[k], err = jsonable(e, ptr+"/"+k); err != nil {
+				return nil, err
+			}
 		}
 	case map[any]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[fmt.Sprint(k)] = jsonable(e)
+			key := fmt.Sprint(k)
+			if _, dup := m[key]; dup {
+				return nil, fmt.Errorf("%s/%s: two YAML keys both read as %q", ptr, key, key)
+			}
+			if m[key], err = jsonable(e, ptr+"/"+key); err != nil {
+				return nil, err
+			}
 		}
-		return m
+		return m, nil
 	case []any:
 		for i, e := range x {
-			x[i] = jsonable(e)
+			if x[i], err = jsonable(e, fmt.Sprintf("%s/%d", ptr, i)); err != nil {
+				return nil, err
+			}
+		}
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return nil, fmt.Errorf("%s: %v is not a number JSON can hold", cmp.Or(ptr, "/"), x)
 		}
 	}
-	return v
+	return v, nil
 }
 
 func (c *Config) checkReferences() error {

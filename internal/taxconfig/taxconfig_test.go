@@ -36,6 +36,11 @@ func TestParseNamesTheBadField(t *testing.T) {
 		{"wrong type", `"taxes_included_in_price": false`, `"taxes_included_in_price": "no"`, "/global/taxes_included_in_price: got string, want boolean"},
 		{"undefined location", `"estimation_stock_location": "WH-IRVINE"`, `"estimation_stock_location": "WH-NOWHERE"`, `/global/estimation_stock_location: stock location "WH-NOWHERE" is not defined`},
 		{"no commitable states", `"commitable_parcel_states": ["dispatched", "delivered"]`, `"commitable_parcel_states": []`, "/global/commitable_parcel_states: minItems"},
+		// encoding/json took COUNTRY, unknown to the schema, as the country.
+		{"name in another case", `"country": "US"}`, `"country": "US", "COUNTRY": "X"}`, "/stock_locations/STORE-SEATTLE/address/COUNTRY: "},
+		{"unknown address member", `"country": "US"}`, `"country": "US", "county": "King"}`, "/stock_locations/STORE-SEATTLE/address/county: "},
+		{"name given twice", `"company_code": "DEFAULT",`, `"company_code": "DEFAULT", "company_code": "OTHER",`, "/provider/company_code: "},
+		{"number out of range", `"removed_line_item_states": [`, `"removed_line_item_states": [1e1000001, `, "/global/removed_line_item_states/0: number out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,6 +120,9 @@ func TestYAMLErrorsNameTheField(t *testing.T) {
 		{"zip code as a number", `zip_code: "0154"`, "zip_code: 154", "/stock_locations/WH-OSLO/address/zip_code: got number, want string"},
 		{"unknown setting", "company_code: DEFAULT", "company_code: DEFAULT\n  disable_tax_recordings: true", "/provider: additional properties 'disable_tax_recordings' not allowed"},
 		{"syntax", "commitable_parcel_states:\n    - dispatched", "commitable_parcel_states: [dispatched", "read as YAML: yaml: line"},
+		{"infinity", "location_code: OSL", "location_code: .inf", "/stock_locations/WH-OSLO/location_code: +Inf is not a number JSON can hold"},
+		{"not a number", "company_code: DEFAULT", "company_code: .nan", "/provider/company_code: NaN is not a number JSON can hold"},
+		{"keys alike", "    1: {tax_code: FR020100, item_code: SHIPPING}", "    1: {tax_code: FR020100}\n    1.0: {tax_code: FR020100}", `/provider/shipping_fees/1: two YAML keys both read as "1"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
