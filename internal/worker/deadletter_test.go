@@ -83,3 +83,26 @@ func TestDeadLettersAreAnswered(t *testing.T) {
 		t.Errorf("sweep list %v after the sweep, want it empty", orders)
 	}
 }
+
+// TestEventOnAnotherTypesSubjectIsRefused: an event whose type differs
+// from the one its subject names (a refund published on the void subject)
+// is dead-lettered as invalid, with a tax_error naming /type, and does
+// nothing to the order.
+func TestEventOnAnotherTypesSubjectIsRefused(t *testing.T) {
+	h := workertest.Start(t, workertest.Options{})
+	f := scenario.Returned("WEB-ST")
+	refund := f.Events[len(f.Events)-1]
+	raw, _ := json.Marshal(refund)
+	h.PublishRaw(bus.EventSubject(events.VoidOrderTaxes, refund.Subject), raw, "misrouted")
+	h.Eventually("the tax error", func() bool { return len(h.TaxErrors(refund.Subject)) == 1 })
+	got := h.TaxErrors(refund.Subject)[0]
+	if got.Code != worker.CodeInvalidEvent || got.Field != "/type" {
+		t.Errorf("tax error %+v, want %s naming /type", got, worker.CodeInvalidEvent)
+	}
+	if dl := h.Messages(bus.DLQStream, bus.DLQPrefix+">"); len(dl) != 1 {
+		t.Errorf("%d dead letters, want the misrouted event", len(dl))
+	}
+	if rec := h.Record(refund.Subject); rec.Order != nil || h.AvaTaxCalls() != 0 {
+		t.Errorf("the misrouted event changed the order: %+v, %d calls", rec, h.AvaTaxCalls())
+	}
+}

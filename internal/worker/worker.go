@@ -222,6 +222,9 @@ func (w *Worker) HandleMsg(ctx context.Context, m jetstream.Msg) {
 
 	in, err := w.validator.Inbound(m.Data())
 	if err == nil {
+		err = events.CheckSubject(m.Subject(), &in)
+	}
+	if err == nil {
 		span.SetAttributes(attrEventID.String(in.ID), attrCEType.String(string(in.Type)), attrOrderID.String(in.Subject))
 		err = w.Process(ctx, &in)
 	}
