@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/looplab/fsm"
 )
@@ -89,97 +91,148 @@ type Decision struct {
 	Refusal  *Refusal // set when the action is refused; To == From then
 }
 
-// fsm event names: refresh splits on commitability, which selects the target.
+// step is an action as the state machine sees it: a refresh splits on
+// whether the order may be committed.
+type step string
+
 const (
-	evRefresh       = "refresh"
-	evRefreshCommit = "refresh_commitable"
-	evRefund        = "refund"
-	evVoid          = "void"
+	refresh    step = "refresh"            // a refresh of an order not yet commitable
+	refreshAll step = "refresh_commitable" // a refresh of an order that may be committed
+	refund     step = "refund"
+	void       step = "void"
 )
 
-var transitions = fsm.Events{
-	{Name: evRefresh, Src: []string{string(None), string(Uncommitted)}, Dst: string(Uncommitted)},
-	{Name: evRefresh, Src: []string{string(Committed)}, Dst: string(Committed)},
-	{Name: evRefresh, Src: []string{string(CommittedRefund)}, Dst: string(CommittedRefund)},
-	{Name: evRefreshCommit, Src: []string{string(None), string(Uncommitted), string(Committed)}, Dst: string(Committed)},
-	{Name: evRefreshCommit, Src: []string{string(CommittedRefund)}, Dst: string(CommittedRefund)},
-	{Name: evRefund, Src: []string{string(Committed), string(CommittedRefund)}, Dst: string(CommittedRefund)},
-	{Name: evVoid, Src: []string{string(None), string(Uncommitted), string(Void)}, Dst: string(Void)},
+// rule is one cell of the table: what a step does in a state.
+type rule struct {
+	from State
+	step step
+	// to is the state it leads to; refused rules keep the state.
+	to State
+	// changed and unchanged are the AvaTax calls it needs when the
+	// order's tax-relevant content changed since the last call, or not.
+	changed, unchanged Effect
+	// refused is the refusal code when the step is not allowed.
+	refused string
+}
+
+// table is the tax state machine, one row per state and step. It is
+// what a tax analyst checks; the FSM below is built from it.
+var table = []rule{
+	// from            step        → to               content changed   unchanged        refused
+	{None, refresh, Uncommitted, CreateDocument, CreateDocument, ""},
+	{None, refreshAll, Committed, CreateCommitted, CreateCommitted, ""},
+	{None, refund, None, NoEffect, NoEffect, RefusedRefundBeforeCommit},
+	{None, void, Void, NoEffect, NoEffect, ""},
+
+	{Uncommitted, refresh, Uncommitted, AdjustDocument, NoEffect, ""},
+	{Uncommitted, refreshAll, Committed, CreateCommitted, CommitDocument, ""},
+	{Uncommitted, refund, Uncommitted, NoEffect, NoEffect, RefusedRefundBeforeCommit},
+	{Uncommitted, void, Void, VoidDocument, VoidDocument, ""},
+
+	// Committed tax is never modified: a refresh changes nothing.
+	{Committed, refresh, Committed, NoEffect, NoEffect, ""},
+	{Committed, refreshAll, Committed, NoEffect, NoEffect, ""},
+	{Committed, refund, CommittedRefund, RefundDocument, RefundDocument, ""},
+	{Committed, void, Committed, NoEffect, NoEffect, RefusedVoidCommitted},
+
+	{CommittedRefund, refresh, CommittedRefund, NoEffect, NoEffect, ""},
+	{CommittedRefund, refreshAll, CommittedRefund, NoEffect, NoEffect, ""},
+	{CommittedRefund, refund, CommittedRefund, RefundDocument, RefundDocument, ""},
+	{CommittedRefund, void, CommittedRefund, NoEffect, NoEffect, RefusedVoidCommitted},
+
+	{Void, refresh, Void, NoEffect, NoEffect, RefusedOrderVoided},
+	{Void, refreshAll, Void, NoEffect, NoEffect, RefusedOrderVoided},
+	{Void, refund, Void, NoEffect, NoEffect, RefusedOrderVoided},
+	{Void, void, Void, NoEffect, NoEffect, ""},
+}
+
+// machine is the looplab/fsm state machine of the allowed rules, built
+// once; Decide sets its state, fires the step and reads where it went.
+var machine = struct {
+	sync.Mutex
+	*fsm.FSM
+}{FSM: newMachine()}
+
+func newMachine() *fsm.FSM {
+	var evs fsm.Events
+	for _, r := range table {
+		if r.refused == "" {
+			evs = append(evs, fsm.EventDesc{Name: string(r.step), Src: []string{string(r.from)}, Dst: string(r.to)})
+		}
+	}
+	return fsm.NewFSM(string(None), evs, nil)
 }
 
 // Decide returns what action a does in state s given the facts. It never
 // fails: a refused action is a Decision with a Refusal.
 func Decide(s State, a Action, f Facts) Decision {
 	d := Decision{From: s, To: s}
-	ev, err := event(a, f)
+	st, err := stepOf(a, f)
 	if err != nil {
 		d.Refusal = &Refusal{Code: "unknown_action", Message: err.Error()}
 		return d
 	}
 	if a == Refund && f.OrderInStore {
-		d.Refusal = refusal(s, a, f)
+		d.Refusal = refusal(RefusedRefundOrderInStore, s, a)
 		return d
 	}
-	m := fsm.NewFSM(string(s), transitions, nil)
-	switch err := m.Event(context.Background(), ev); {
-	case err == nil, errors.As(err, &fsm.NoTransitionError{}):
-	default:
-		d.Refusal = refusal(s, a, f)
+	i := slices.IndexFunc(table, func(r rule) bool { return r.from == s && r.step == st })
+	if i < 0 {
+		d.Refusal = &Refusal{Code: "unknown_state", Message: fmt.Sprintf("no rule for %s in state %q", a, s)}
 		return d
 	}
-	d.To = State(m.Current())
-	d.Effect = effect(s, d.To, a, f)
+	r := table[i]
+	if r.refused != "" {
+		d.Refusal = refusal(r.refused, s, a)
+		return d
+	}
+	d.To = fire(s, st)
+	d.Effect = r.unchanged
+	if f.ContentChanged {
+		d.Effect = r.changed
+	}
 	return d
 }
 
-func event(a Action, f Facts) (string, error) {
+// fire runs the step through the FSM from state s and returns the state
+// it ends in.
+func fire(s State, st step) State {
+	machine.Lock()
+	defer machine.Unlock()
+	machine.SetState(string(s))
+	// A step that stays in its state is a NoTransitionError: allowed.
+	if err := machine.Event(context.Background(), string(st)); err != nil && !errors.As(err, &fsm.NoTransitionError{}) {
+		panic(fmt.Sprintf("lifecycle: the table allows %s in %s but the FSM refuses it: %v", st, s, err))
+	}
+	return State(machine.Current())
+}
+
+func stepOf(a Action, f Facts) (step, error) {
 	switch a {
 	case Refresh:
 		if f.Commitable && !f.RecordingDisabled {
-			return evRefreshCommit, nil
+			return refreshAll, nil
 		}
-		return evRefresh, nil
+		return refresh, nil
 	case Refund:
-		return evRefund, nil
+		return refund, nil
 	case VoidTax:
-		return evVoid, nil
+		return void, nil
 	}
 	return "", fmt.Errorf("unknown action %q", a)
 }
 
-// effect is the AvaTax call that moves the order from one state to the other.
-func effect(from, to State, a Action, f Facts) Effect {
-	switch {
-	case a == Refund:
-		return RefundDocument
-	case a == VoidTax && from == Uncommitted:
-		return VoidDocument
-	case a != Refresh:
-		return NoEffect
-	case from == None && to == Uncommitted:
-		return CreateDocument
-	case from == None && to == Committed:
-		return CreateCommitted
-	case from == Uncommitted && to == Uncommitted && f.ContentChanged:
-		return AdjustDocument
-	case from == Uncommitted && to == Committed && f.ContentChanged:
-		return CreateCommitted
-	case from == Uncommitted && to == Committed:
-		return CommitDocument
+// refusal explains a refusal code to the OMS.
+func refusal(code string, s State, a Action) *Refusal {
+	switch code {
+	case RefusedRefundOrderInStore:
+		return &Refusal{code, "refund_order_taxes does not apply to Order In Store sales; record the return as a new Order In Store sale with negative amounts or refund it in AvaTax directly"}
+	case RefusedOrderVoided:
+		return &Refusal{code, fmt.Sprintf("the order's tax was voided; %s cannot apply to a voided order", a)}
+	case RefusedRefundBeforeCommit:
+		return &Refusal{code, "nothing is committed yet, so there is nothing to refund; void the uncommitted tax or refresh it instead"}
+	case RefusedVoidCommitted:
+		return &Refusal{code, "the order's tax is committed and cannot be voided; use refund_order_taxes for the returned line item groups instead"}
 	}
-	return NoEffect // committed tax is never modified
-}
-
-func refusal(s State, a Action, f Facts) *Refusal {
-	switch {
-	case a == Refund && f.OrderInStore:
-		return &Refusal{RefusedRefundOrderInStore, "refund_order_taxes does not apply to Order In Store sales; record the return as a new Order In Store sale with negative amounts or refund it in AvaTax directly"}
-	case s == Void:
-		return &Refusal{RefusedOrderVoided, fmt.Sprintf("the order's tax was voided; %s cannot apply to a voided order", a)}
-	case a == Refund:
-		return &Refusal{RefusedRefundBeforeCommit, "nothing is committed yet, so there is nothing to refund; void the uncommitted tax or refresh it instead"}
-	case a == VoidTax:
-		return &Refusal{RefusedVoidCommitted, "the order's tax is committed and cannot be voided; use refund_order_taxes for the returned line item groups instead"}
-	}
-	return &Refusal{"refused", fmt.Sprintf("%s is not allowed in state %s", a, s)}
+	return &Refusal{code, fmt.Sprintf("%s is not allowed in state %s", a, s)}
 }

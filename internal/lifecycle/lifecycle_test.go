@@ -86,3 +86,28 @@ func TestDecideUnknownActionIsRefused(t *testing.T) {
 		t.Fatalf("unknown action: %+v", d)
 	}
 }
+
+// TestTableHasOneRuleForEveryStateAndStep: the table is complete and
+// unambiguous, and the FSM built from it takes every allowed rule to the
+// state the table says.
+func TestTableHasOneRuleForEveryStateAndStep(t *testing.T) {
+	for _, s := range States {
+		for _, st := range []step{refresh, refreshAll, refund, void} {
+			n := 0
+			for _, r := range table {
+				if r.from == s && r.step == st {
+					n++
+					if r.refused == "" && fire(s, st) != r.to {
+						t.Errorf("%s × %s: the FSM ends in %s, the table says %s", s, st, fire(s, st), r.to)
+					}
+					if r.refused != "" && r.to != s {
+						t.Errorf("%s × %s: refused, yet it leads to %s", s, st, r.to)
+					}
+				}
+			}
+			if n != 1 {
+				t.Errorf("%s × %s: %d rules, want 1", s, st, n)
+			}
+		}
+	}
+}
