@@ -57,6 +57,7 @@ type App struct {
 	HTTPAddr string
 
 	embedded   *bus.Embedded
+	wait       natsWait
 	sandboxSrv *http.Server
 	httpSrv    *http.Server
 	metrics    http.Handler
@@ -73,6 +74,10 @@ func WithTelemetry(tp trace.TracerProvider, mp metric.MeterProvider, metrics htt
 }
 
 // Start connects and provisions everything; Run then processes events.
+//
+// With TAXBRIDGE_NATS_URL set, Start waits for that server (see
+// waitForNATS) with the HTTP listener already up, so that /healthz answers
+// and /readyz says what it waits for.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err error) {
 	// Not the named result: a failed start returns nil, and the deferred
 	// Close must still release what was acquired.
@@ -94,26 +99,36 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if a.TaxConfig, err = taxconfig.Load(cfg.TaxConfigFile); err != nil {
 		return nil, err
 	}
-	natsDesc, err := a.connectNATS(cfg)
+	natsDesc, err := a.startEmbedded(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if a.JS, err = jetstream.New(a.NC); err != nil {
-		return nil, fmt.Errorf("jetstream: %w", err)
-	}
-	avaDesc, err := a.connectAvaTax(cfg)
+	ava, err := a.avaTaxTarget(cfg)
 	if err != nil {
 		return nil, err
 	}
 	// The first log line says what taxbridge runs against.
-	log.Info("taxbridge starting", "version", Version, "nats", natsDesc, "avatax", avaDesc,
+	log.Info("taxbridge starting", "version", Version, "nats", natsDesc, "avatax", ava.desc,
 		"company", a.TaxConfig.Provider.CompanyCode)
 
+	a.Health = health.New([]health.Check{{Name: "nats", Run: a.wait.check}}, a.metrics, 5*time.Second)
+	if cfg.HTTPListen != "" {
+		if err := a.serveHTTP(cfg.HTTPListen); err != nil {
+			return nil, err
+		}
+	}
 	topo := bus.DefaultTopology
 	topo.AckWait, topo.MaxDeliver, topo.AuditMaxAge = cfg.AckWait, cfg.MaxDeliver, cfg.AuditMaxAge
-	if a.Resources, err = bus.Provision(ctx, a.JS, topo); err != nil {
+	topo.RecordMaxAge = cfg.RecordMaxAge
+	// A single server holds one replica; config refuses more for the
+	// embedded one, and a Config built in code may leave it 0.
+	if topo.Replicas = cfg.NATSReplicas; topo.Replicas < 1 || a.embedded != nil {
+		topo.Replicas = 1
+	}
+	if err := a.connectNATS(ctx, cfg, topo); err != nil {
 		return nil, err
 	}
+	a.newAvaTax(cfg, ava)
 	a.Store = store.New(a.Resources.Orders, store.WithTracerProvider(a.TracerProvider))
 	v, err := events.NewValidator()
 	if err != nil {
@@ -124,12 +139,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		Unfinished:     store.NewUnfinished(a.Resources.Unfinished),
 		TracerProvider: a.TracerProvider, MeterProvider: a.MeterProvider,
 	})
-	a.Health = health.New(a.readiness(), a.metrics, 5*time.Second)
-	if cfg.HTTPListen != "" {
-		if err := a.serveHTTP(cfg.HTTPListen); err != nil {
-			return nil, err
-		}
-	}
+	// Last: the checks read what Start assigned above.
+	a.Health.SetChecks(a.readiness())
 	return a, nil
 }
 
@@ -193,22 +204,14 @@ func (a *App) serveHTTP(addr string) error {
 	return nil
 }
 
-func (a *App) connectNATS(cfg *config.Config) (string, error) {
-	var err error
+// startEmbedded starts the embedded nats-server when no NATS URL is
+// configured, and describes the NATS taxbridge runs against.
+func (a *App) startEmbedded(cfg *config.Config) (string, error) {
 	if cfg.NATSURL != "" {
-		opts := []nats.Option{nats.Name("taxbridge"), nats.MaxReconnects(-1)}
-		if cfg.NATSCredsFile != "" {
-			opts = append(opts, nats.UserCredentials(cfg.NATSCredsFile))
-		}
-		if a.NC, err = nats.Connect(cfg.NATSURL, opts...); err != nil {
-			return "", fmt.Errorf("connect to NATS at %s: %w", cfg.NATSURL, err)
-		}
-		return "server " + a.NC.ConnectedUrlRedacted(), nil
+		return "server " + bus.RedactURL(cfg.NATSURL), nil
 	}
+	var err error
 	if a.embedded, err = bus.StartEmbedded(cfg.DataDir, cfg.NATSListen); err != nil {
-		return "", err
-	}
-	if a.NC, err = a.embedded.Connect(nats.Name("taxbridge")); err != nil {
 		return "", err
 	}
 	desc := "embedded nats-server with JetStream, data in " + cfg.DataDir
@@ -218,30 +221,39 @@ func (a *App) connectNATS(cfg *config.Config) (string, error) {
 	return desc, nil
 }
 
-func (a *App) connectAvaTax(cfg *config.Config) (string, error) {
-	creds := avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey}
-	var url, desc string
+// avaTax is the AvaTax service taxbridge calls.
+type avaTax struct {
+	url, desc string
+	creds     avatax.Credentials
+}
+
+// avaTaxTarget picks Avalara's service or starts the built-in sandbox.
+func (a *App) avaTaxTarget(cfg *config.Config) (avaTax, error) {
 	if !cfg.UsesSandbox() {
-		url = cfg.AvaTaxURL
+		url := cfg.AvaTaxURL
 		if url == "" {
 			url = avatax.SandboxURL
 		}
-		creds = avatax.Credentials{AccountID: cfg.AvaTaxAccountID, LicenseKey: cfg.AvaTaxLicenseKey}
-		desc = "Avalara at " + url + " as account " + cfg.AvaTaxAccountID
-	} else {
-		var err error
-		if url, err = a.startSandbox(); err != nil {
-			return "", err
-		}
-		desc = "built-in AvaTax sandbox at " + url + " (no AvaTax credentials configured)"
+		return avaTax{url: url, desc: "Avalara at " + url + " as account " + cfg.AvaTaxAccountID,
+			creds: avatax.Credentials{AccountID: cfg.AvaTaxAccountID, LicenseKey: cfg.AvaTaxLicenseKey}}, nil
 	}
+	url, err := a.startSandbox()
+	if err != nil {
+		return avaTax{}, err
+	}
+	return avaTax{url: url, desc: "built-in AvaTax sandbox at " + url + " (no AvaTax credentials configured)",
+		creds: avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey}}, nil
+}
+
+// newAvaTax makes the AvaTax client; its audit trail publishes on a.JS.
+func (a *App) newAvaTax(cfg *config.Config, ava avaTax) {
 	// Every exchange is recorded in the audit trail, below the client's
 	// own (otelhttp) transport, so that records carry the HTTP span.
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = max(cfg.Concurrency, 16)
-	tr := audit.NewTransport(base, audit.Options{Publisher: a.JS, AccountID: creds.AccountID, LicenseKey: creds.LicenseKey,
+	tr := audit.NewTransport(base, audit.Options{Publisher: a.JS, AccountID: ava.creds.AccountID, LicenseKey: ava.creds.LicenseKey,
 		MeterProvider: a.MeterProvider, Logger: a.Log})
-	a.AvaTax = avatax.New(url, creds,
+	a.AvaTax = avatax.New(ava.url, ava.creds,
 		avatax.WithTimeout(cfg.AvaTaxTimeout), avatax.WithClientHeader("taxbridge", Version),
 		avatax.WithHTTPClient(&http.Client{Transport: tr}),
 		avatax.WithTracerProvider(a.TracerProvider), avatax.WithMeterProvider(a.MeterProvider), avatax.WithLogger(a.Log),
@@ -249,7 +261,6 @@ func (a *App) connectAvaTax(cfg *config.Config) (string, error) {
 		avatax.WithRetry(avatax.RetryPolicy{MaxElapsed: cfg.AckWait * 2 / 3}),
 		avatax.WithMaxConcurrency(cfg.AvaTaxMaxConcurrency),
 		avatax.WithRateLimit(cfg.AvaTaxRateLimit, cfg.AvaTaxBurst))
-	return desc, nil
 }
 
 // startSandbox serves the built-in sandbox over real HTTP on loopback.
