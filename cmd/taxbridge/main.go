@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -81,6 +82,11 @@ func serve(ctx context.Context) error {
 	log := logger(cfg.LogLevel)
 	a, tel, stop, err := startApp(ctx, cfg, log)
 	if err != nil {
+		// SIGINT or SIGTERM while waiting for NATS is an ordinary stop.
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			log.Info("taxbridge stopped before it started", "err", err)
+			return nil
+		}
 		return err
 	}
 	defer stop()
