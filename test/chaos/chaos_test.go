@@ -49,7 +49,7 @@ func runChaos(t *testing.T, cfg Config) {
 	if err != nil {
 		t.Fatalf("chaos run: %v\n%s\n%s", err, progress.String(), table.String())
 	}
-	t.Logf("\n%s", table.String())
+	t.Logf("\n%s\n%s", progress.String(), table.String())
 	if rep.Failed() {
 		t.Fatalf("%s\nprogress:\n%s", rep.Summary(), progress.String())
 	}

@@ -259,3 +259,25 @@ func TestScheduleKeepsEveryOrdersSequenceAndCopies(t *testing.T) {
 		next[m.env.Subject]++
 	}
 }
+
+func TestReportSaysWhatIsWrong(t *testing.T) {
+	rep := &Report{Orders: 2, Right: 1, Wrong: 1, Drained: true, DuplicateDocuments: 1,
+		Duplicates:   []string{"X-1: ReturnInvoice X-1-R2 Committed"},
+		AnsweredMore: []string{"X-1-v3-refund_order_taxes: a, b"},
+		WrongOrders: []OrderFinding{{Order: "X-1", Flow: "returned", Reasons: []string{"unexpected document ReturnInvoice X-1-R2 (Committed)"},
+			Documents: []string{"ReturnInvoice X-1-R2 Committed v1 total -80.00"}, Record: `{"state":"committed_refund"}`}}}
+	if !rep.Failed() {
+		t.Fatal("a wrong order does not fail the run")
+	}
+	var b strings.Builder
+	rep.WriteTable(&b)
+	for _, want := range []string{"wrong                    1", "duplicates: X-1: ReturnInvoice X-1-R2", "wrong X-1 (returned): unexpected document",
+		"avatax   ReturnInvoice X-1-R2", "answered more than once: X-1-v3-refund_order_taxes", "FAIL: 1/2 orders right"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	if (&Report{Orders: 1, Right: 1, Drained: true, ActionsAnsweredMore: 1}).Failed() {
+		t.Error("an action answered twice (consistently) fails the run; it is reported apart")
+	}
+}

@@ -50,6 +50,8 @@ type Report struct {
 	DeadLetters         int            `json:"dead_letters"`
 	DeadLetterList      []string       `json:"dead_letter_list,omitempty"`
 
+	BuildSeconds float64 `json:"build_seconds"` // go build of the three binaries
+	StartSeconds float64 `json:"start_seconds"` // NATS, sandbox and replicas up
 	LoadSeconds  float64 `json:"load_seconds"`
 	Drained      bool    `json:"drained"`
 	DrainSeconds float64 `json:"drain_seconds"` // from the last publish to drained
@@ -98,6 +100,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	row("unanswered actions", r.UnansweredActions)
 	row("answered more than once", r.ActionsAnsweredMore)
 	row("dead letters", r.DeadLetters)
+	row("build, start", dur(r.BuildSeconds)+", "+dur(r.StartSeconds))
 	row("load", dur(r.LoadSeconds))
 	if r.Drained {
 		row("time to drain", dur(r.DrainSeconds))

@@ -63,6 +63,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep *Report, err 
 	if err != nil {
 		return nil, err
 	}
+	rep.BuildSeconds = time.Since(start).Seconds()
 
 	// Cleanup runs in reverse: replicas first (they drain against a live
 	// NATS), then the sandbox, then NATS.
@@ -224,6 +225,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep *Report, err 
 		}
 	}()
 	loadStart := time.Now()
+	rep.StartSeconds = loadStart.Sub(start).Seconds() - rep.BuildSeconds
 	pubErr := pub.publishAll(ctx, msgs, 2*time.Minute)
 	loadEnd := time.Now()
 	endFaults()
