@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/metric"
@@ -205,7 +206,13 @@ func decodeError(op string, resp *http.Response, raw []byte) *Error {
 	// Route misses and gateways answer with empty or non-JSON bodies.
 	e.Message = strings.TrimSpace(string(raw))
 	if len(e.Message) > 200 {
-		e.Message = e.Message[:200]
+		// Cut between characters: the message ends up in logs and
+		// tax_error events, where half a character is not text.
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(e.Message[cut]) {
+			cut--
+		}
+		e.Message = e.Message[:cut]
 	}
 	if e.Message == "" {
 		e.Message = http.StatusText(resp.StatusCode)
