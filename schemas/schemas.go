@@ -140,8 +140,10 @@ func NumberInRange(s string) bool {
 	return err == nil && n+e <= MaxNumberDigits
 }
 
-// numberProblems names every number of inst that NumberInRange refuses,
-// as Problems names what the schema refuses; nil when there is none.
+// numberProblems names the numbers of inst that NumberInRange refuses,
+// as Problems names what the schema refuses, the first
+// maxNumberProblems of them in order; nil when there is none. A document
+// may hold a great many, and the problems travel in a message header.
 func numberProblems(inst any) []string {
 	var out []string
 	var walk func(v any, path []string)
@@ -164,5 +166,7 @@ func numberProblems(inst any) []string {
 	}
 	walk(inst, nil)
 	slices.Sort(out)
-	return out
+	return out[:min(len(out), maxNumberProblems)]
 }
+
+const maxNumberProblems = 10
