@@ -166,8 +166,10 @@ func TestNATSRestartIsLoggedOnce(t *testing.T) {
 	if n := logs.count("NATS reconnected", "url"); n != 1 {
 		t.Errorf("%d reconnection records with the URL, want 1:\n%s", n, logs)
 	}
-	// Not asserted yet: internal/worker warns once per consume context.
-	t.Logf("worker consume warnings during the restart: %d", logs.warnings("consume"))
+	// Every consume context sees the restart; the worker must not warn for each.
+	if n := logs.warnings("consume"); n != 0 {
+		t.Errorf("%d consume warnings during the restart, want 0 (the connection's records say it):\n%s", n, logs)
+	}
 	stop() // before the second server's cleanup stops it
 }
 

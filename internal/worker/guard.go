@@ -152,9 +152,15 @@ func (w *Worker) consume(ctx, work context.Context, cons jetstream.Consumer) ([]
 			// running, and gain nothing measurable (test/bench).
 			jetstream.PullMaxMessages(2),
 			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-				if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-					w.log.WarnContext(ctx, "consume", "err", err)
+				// A server going away or a consumer leader changing reaches
+				// every consume context at once; the connection logs the
+				// former once (bus.LogConnectionEvents).
+				if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrServerShutdown) ||
+					errors.Is(err, jetstream.ErrConsumerLeadershipChanged) {
+					w.log.DebugContext(ctx, "consume", "err", err)
+					return
 				}
+				w.log.WarnContext(ctx, "consume", "err", err)
 			}))
 		if err != nil {
 			for _, c := range ccs {
