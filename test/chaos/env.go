@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -40,6 +41,9 @@ func build(ctx context.Context, dir string) (binaries, error) {
 		b.sandbox:    "github.com/taxbridge/taxbridge/cmd/avatax-sandbox",
 	} {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+		// The compilers go starts die with it when the run is interrupted.
+		cmd.SysProcAttr = sysProcAttr()
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			return b, fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
 		}

@@ -30,6 +30,11 @@
 // It prints a table of figures (or JSON with -json -) and exits 1 when any
 // order is wrong, a document is duplicated, an event is lost, an action is
 // unanswered or an event is dead-lettered; 2 when the run could not be made.
+// An action answered more than once (consistently) is reported, not failed.
+//
+// TestChaos runs the short variant inside go test ./... (skipped under
+// -short); TestChaosCluster the short cluster variant when CHAOS_CLUSTER is
+// set. CHAOS_KEEP=1 keeps a test run's work directory.
 package main
 
 import (
