@@ -246,14 +246,14 @@ func (w *Worker) perform(ctx context.Context, env events.Envelope, rec *store.Re
 	if err != nil {
 		return w.failed(ctx, env, rec, c, err)
 	}
-	return w.succeeded(ctx, rec.OrderID, rec, rev, c, doc, env.ID)
+	return w.succeeded(ctx, rec.OrderID, rec, rev, c, doc)
 }
 
 // succeeded publishes the result of a call and records its outcome. The
 // result goes out first: if the process dies in between, the redelivered
 // event finds the intent, looks the document up and publishes the same
 // result again under the same id, which the stream deduplicates.
-func (w *Worker) succeeded(ctx context.Context, orderID string, cur *store.Record, rev uint64, c *call, doc *avatax.TransactionModel, eventID string) error {
+func (w *Worker) succeeded(ctx context.Context, orderID string, cur *store.Record, rev uint64, c *call, doc *avatax.TransactionModel) error {
 	in := c.intent
 	if cur == nil {
 		var err error
@@ -266,7 +266,7 @@ func (w *Worker) succeeded(ctx context.Context, orderID string, cur *store.Recor
 	}
 	now := w.opts.Now()
 	applyOutcome(cur, c, doc, now)
-	cur.MarkSeen(eventID)
+	cur.MarkSeen(in.EventID)
 	if err := w.publishResult(ctx, cur, c, doc); err != nil {
 		return err // the intent stays: the redelivery reconciles and publishes
 	}
@@ -280,7 +280,7 @@ func (w *Worker) succeeded(ctx context.Context, orderID string, cur *store.Recor
 			return errRestart
 		}
 		applyOutcome(r, c, doc, now)
-		r.MarkSeen(eventID)
+		r.MarkSeen(in.EventID)
 		return nil
 	})
 	if errors.Is(err, errRestart) {
@@ -343,8 +343,14 @@ func (w *Worker) failed(ctx context.Context, env events.Envelope, rec *store.Rec
 		if r.Intent.Same(&c.intent) {
 			r.Intent = nil
 		}
+		if ret, ok := r.Return(c.intent.ReturnID); ok && !ret.Done() {
+			ret.Refused = info.Message // a refund AvaTax refuses waits for corrected data
+		}
 		r.Record(store.Transition{At: w.opts.Now(), EventID: env.ID, Action: string(c.action), From: r.State, To: r.State,
 			Note: "AvaTax refused " + string(c.intent.Effect) + ": " + info.Message})
+		// The event the call belonged to is answered (a refund deferred
+		// to the commit names its own event, not the delivery's).
+		r.MarkSeen(c.intent.EventID)
 		r.MarkSeen(env.ID)
 		return nil
 	})

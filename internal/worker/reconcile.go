@@ -47,7 +47,7 @@ func (w *Worker) reconcileNow(ctx context.Context, orderID string, in store.Inte
 	// it unapplied so the refresh is repeated (createoradjust is idempotent).
 	if applied {
 		c := &call{intent: in, action: actionOf(in.Effect), from: from}
-		if err := w.succeeded(ctx, orderID, nil, 0, c, doc, in.EventID); err != nil {
+		if err := w.succeeded(ctx, orderID, nil, 0, c, doc); err != nil {
 			return false, err
 		}
 		w.log.InfoContext(ctx, "reconciled AvaTax call", "order", orderID, "effect", in.Effect, "code", in.Code, "event", in.EventID)

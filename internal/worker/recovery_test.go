@@ -436,3 +436,42 @@ func TestDeferredRefundIsAuditedUnderItsEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestRefundFinishedByAnotherEventIsAnsweredOnce: a refund whose delivery
+// died with its intent written is finished by another event of the order;
+// when the refund event comes again it is a duplicate, not a second
+// answer.
+func TestRefundFinishedByAnotherEventIsAnsweredOnce(t *testing.T) {
+	const order = "WEB-R2"
+	r := newRig(t)
+	f := scenario.Returned(order)
+	for _, e := range f.Events[:len(f.Events)-1] {
+		r.mustDeliver(e)
+	}
+	refund := f.Events[len(f.Events)-1]
+	r.faults.set(order+"-R1", crashBefore)
+	if died, _ := r.deliver(refund); !died {
+		t.Fatal("the refund's delivery did not die")
+	}
+	r.faults.set("", pass)
+	r.clock.Add(r.lease)
+	later := withOrder(t, f.Events[len(f.Events)-2], func(o *events.Order) { o.State = "returned" })
+	later.ID = order + "-later-state-change"
+	r.mustDeliver(later) // finishes the refund
+	r.mustDeliver(refund)
+	checkRefunded(t, r.Harness, order)
+	answers := 0
+	for _, d := range r.Results(order) {
+		if d.CauseEventID == refund.ID {
+			answers++
+		}
+	}
+	for _, e := range r.TaxErrors(order) {
+		if e.CauseEventID == refund.ID {
+			answers++
+		}
+	}
+	if answers != 1 {
+		t.Errorf("%d answers to %s, want 1", answers, refund.ID)
+	}
+}
