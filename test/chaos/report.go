@@ -65,7 +65,7 @@ type Report struct {
 // Failed reports whether the run found anything wrong.
 func (r *Report) Failed() bool {
 	return r.Wrong > 0 || r.DuplicateDocuments > 0 || r.ForeignDocuments > 0 || r.LostEvents > 0 ||
-		r.UnansweredActions > 0 || r.DeadLetters > 0 || !r.Drained || len(r.Problems) > 0
+		r.UnansweredActions > 0 || r.ActionsAnsweredMore > 0 || r.DeadLetters > 0 || !r.Drained || len(r.Problems) > 0
 }
 
 // Summary is the verdict in one line.
@@ -74,8 +74,8 @@ func (r *Report) Summary() string {
 	if r.Failed() {
 		verdict = "FAIL"
 	}
-	return fmt.Sprintf("%s: %d/%d orders right, %d wrong, %d duplicate documents, %d lost events, %d unanswered actions, %d dead letters",
-		verdict, r.Right, r.Orders, r.Wrong, r.DuplicateDocuments, r.LostEvents, r.UnansweredActions, r.DeadLetters)
+	return fmt.Sprintf("%s: %d/%d orders right, %d wrong, %d duplicate documents, %d lost events, %d unanswered actions, %d answered more than once, %d dead letters",
+		verdict, r.Right, r.Orders, r.Wrong, r.DuplicateDocuments, r.LostEvents, r.UnansweredActions, r.ActionsAnsweredMore, r.DeadLetters)
 }
 
 // WriteTable prints the figures, then the first wrong orders and why.
