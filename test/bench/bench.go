@@ -917,19 +917,13 @@ func (b *bench) callsPerFlow(ctx context.Context, c int) error {
 			return err
 		}
 		fc := flowCalls{Flow: name, Lifecycles: k, EventsPerLifecycle: len(t.msgs), Minimum: t.calls, ByOperation: map[string]float64{}}
-		total := 0
 		for op, n := range ops1 {
-			d := n - ops0[op]
-			if d <= 0 {
-				continue
+			if d := n - ops0[op]; d > 0 {
+				fc.ByOperation[op] = float64(d) / float64(k)
 			}
-			fc.ByOperation[op] = float64(d) / float64(k)
-			if op == "resolve" {
-				fc.AddressResolutions += d
-				continue
-			}
-			total += d
 		}
+		total, resolutions := documentCalls(ops0, ops1)
+		fc.AddressResolutions = resolutions
 		fc.CallsPerLifecycle = float64(total) / float64(k)
 		bad, example, err := verify(ctx, w.store, lcs)
 		if err != nil {
