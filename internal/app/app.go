@@ -134,7 +134,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
-	a.Worker = worker.New(a.JS, a.Store, v, taxdoc.NewMapper(a.TaxConfig), a.AvaTax, worker.Options{
+	a.Worker = worker.New(a.Store, bus.Publisher{JS: a.JS}, v, taxdoc.NewMapper(a.TaxConfig), a.AvaTax, worker.Options{
 		Concurrency: cfg.Concurrency, IntentLease: cfg.AckWait, MaxDeliver: cfg.MaxDeliver, Logger: log,
 		Unfinished:     store.NewUnfinished(a.Resources.Unfinished),
 		TracerProvider: a.TracerProvider, MeterProvider: a.MeterProvider,

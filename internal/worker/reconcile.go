@@ -10,19 +10,20 @@ import (
 	"github.com/taxbridge/taxbridge/internal/store"
 )
 
-// reconcile finishes the job of an intent left without an outcome (the
-// process died, or the call timed out): it looks the document up by code
-// and records the outcome when the call had taken effect, instead of
-// making the call again. Otherwise it clears the intent, so the event that
-// asked for the call repeats it when redelivered.
-func (w *Worker) reconcile(ctx context.Context, rec *store.Record) error {
-	_, err := w.reconcileNow(ctx, rec.OrderID, *rec.Intent, rec.State)
+// reconcile finishes the job of the intent the record holds, left without
+// an outcome (the process died, or the call failed): it looks the document
+// up by code and records the outcome when the call had taken effect,
+// instead of making the call again. Otherwise it clears the intent, so the
+// event that asked for the call repeats it when delivered again.
+func (j *job) reconcile(ctx context.Context) error {
+	_, err := j.reconcileNow(ctx, *j.rec.Intent, j.rec.State)
 	return err
 }
 
 // reconcileNow reports whether the intent's call had taken effect.
-func (w *Worker) reconcileNow(ctx context.Context, orderID string, in store.Intent, from lifecycle.State) (bool, error) {
-	ctx = audit.WithOrder(ctx, orderID, in.EventID)
+func (j *job) reconcileNow(ctx context.Context, in store.Intent, from lifecycle.State) (bool, error) {
+	w := j.w
+	ctx = audit.WithOrder(ctx, j.orderID(), in.EventID)
 	company := w.mapper.Config().Provider.CompanyCode
 	doc, err := w.tax.Get(ctx, company, in.Code, in.Type)
 	if err != nil && !avatax.IsNotFound(err) {
@@ -47,13 +48,16 @@ func (w *Worker) reconcileNow(ctx context.Context, orderID string, in store.Inte
 	// it unapplied so the refresh is repeated (createoradjust is idempotent).
 	if applied {
 		c := &call{intent: in, action: actionOf(in.Effect), from: from}
-		if err := w.succeeded(ctx, orderID, nil, 0, c, doc); err != nil {
+		if err := j.load(ctx); err != nil {
 			return false, err
 		}
-		w.log.InfoContext(ctx, "reconciled AvaTax call", "order", orderID, "effect", in.Effect, "code", in.Code, "event", in.EventID)
+		if err := j.succeeded(ctx, c, doc); err != nil {
+			return false, err
+		}
+		w.log.InfoContext(ctx, "reconciled AvaTax call", "order", j.orderID(), "effect", in.Effect, "code", in.Code, "event", in.EventID)
 		return true, nil
 	}
-	_, _, err = w.store.Update(ctx, orderID, func(r *store.Record) error {
+	err = j.update(ctx, func(r *store.Record) error {
 		if !r.Intent.Same(&in) {
 			return errRestart
 		}

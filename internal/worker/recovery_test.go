@@ -158,7 +158,8 @@ func (r *rig) deliver(env events.Envelope) (died bool, err error) {
 			died = true
 		}
 	}()
-	return false, r.Worker.Process(r.Ctx, &in)
+	_, err = r.Worker.Process(r.Ctx, &in)
+	return false, err
 }
 
 // mustDeliver delivers and fails the test on an error or a crash.

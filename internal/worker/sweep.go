@@ -7,7 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/taxbridge/taxbridge/internal/audit"
+	"github.com/taxbridge/taxbridge/internal/events"
 )
 
 // The sweep finishes the intents no delivery will finish: a refund
@@ -106,25 +106,25 @@ func (w *Worker) Sweep(ctx context.Context) (SweepStats, error) {
 // making its call. It reports whether an intent remains, and its age.
 func (w *Worker) sweepOrder(ctx context.Context, orderID string) (time.Duration, bool, error) {
 	defer w.orders.lock(orderID)()
-	rec, _, err := w.store.Get(ctx, orderID)
-	if err != nil {
+	j := w.newJob(events.Envelope{Subject: orderID}, nil)
+	if err := j.load(ctx); err != nil {
 		return 0, true, err
 	}
-	if in := rec.Intent; in != nil && in.Expired(w.opts.Now(), w.opts.IntentLease) {
+	if in := j.rec.Intent; in != nil && in.Expired(w.opts.Now(), w.opts.IntentLease) {
 		w.log.InfoContext(ctx, "intent sweep: finishing an intent left behind", "order", orderID,
 			"effect", in.Effect, "code", in.Code, "event", in.EventID)
-		if err := w.reconcile(audit.WithOrder(ctx, orderID, in.EventID), rec); err != nil {
+		if err := j.reconcile(ctx); err != nil {
 			return w.opts.Now().Sub(in.At), true, err
 		}
 	}
-	if err := w.refundPending(ctx, orderID); err != nil {
+	if err := j.refundPending(ctx); err != nil {
 		return 0, true, err
 	}
-	if rec, _, err = w.store.Get(ctx, orderID); err != nil {
+	if err := j.load(ctx); err != nil {
 		return 0, true, err
 	}
-	if rec.Intent != nil {
-		return w.opts.Now().Sub(rec.Intent.At), true, nil
+	if in := j.rec.Intent; in != nil {
+		return w.opts.Now().Sub(in.At), true, nil
 	}
 	return 0, false, w.opts.Unfinished.Remove(ctx, orderID)
 }

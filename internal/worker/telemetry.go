@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"strings"
-	"sync"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -107,81 +106,6 @@ func typeOfSubject(subject string) string {
 		}
 	}
 	return "unknown"
-}
-
-// observation collects what happened to one event while it is processed,
-// from the seams the worker's code passes through (answer, publishError).
-type observation struct {
-	mu        sync.Mutex
-	duplicate bool
-	unchanged bool
-	stale     bool
-	taxErrors []string // codes of published tax errors
-	results   []events.ResultData
-}
-
-type observationKey struct{}
-
-// observe returns ctx carrying a fresh observation.
-func observe(ctx context.Context) (context.Context, *observation) {
-	o := &observation{}
-	return context.WithValue(ctx, observationKey{}, o), o
-}
-
-func observationOf(ctx context.Context) *observation {
-	o, _ := ctx.Value(observationKey{}).(*observation)
-	return o
-}
-
-// publishedResult notes a result published for the event.
-func (o *observation) publishedResult(d events.ResultData) {
-	if o == nil {
-		return
-	}
-	o.mu.Lock()
-	o.results = append(o.results, d)
-	o.mu.Unlock()
-}
-
-// publishedError notes a tax error published for the event.
-func (o *observation) publishedError(code string) {
-	if o == nil {
-		return
-	}
-	o.mu.Lock()
-	o.taxErrors = append(o.taxErrors, code)
-	o.mu.Unlock()
-}
-
-// outcome of a successful Process.
-func (o *observation) outcome() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	switch {
-	case o.duplicate:
-		return OutcomeDuplicate
-	case o.unchanged:
-		return OutcomeUnchanged
-	case len(o.taxErrors) > 0:
-		return OutcomeRefused
-	case o.stale:
-		return OutcomeStale
-	}
-	return OutcomeApplied
-}
-
-// transitions are the state changes the event caused, as the results
-// published say (every action that is not refused publishes one).
-func (o *observation) transitions() [][2]string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out [][2]string
-	for _, r := range o.results {
-		if r.PreviousState != r.State {
-			out = append(out, [2]string{r.PreviousState, r.State})
-		}
-	}
-	return out
 }
 
 // decide asks the state machine; it is the seam where the decision is

@@ -138,7 +138,7 @@ func Start(t testing.TB, opt Options) *Harness {
 		lease = topo.AckWait
 	}
 	st, unfinished := store.New(res.Orders), store.NewUnfinished(res.Unfinished)
-	w := worker.New(js, st, v, taxdoc.NewMapper(cfg), client, worker.Options{
+	w := worker.New(st, bus.Publisher{JS: js}, v, taxdoc.NewMapper(cfg), client, worker.Options{
 		Concurrency: 8, IntentLease: lease, MaxDeliver: topo.MaxDeliver, Unfinished: unfinished, Now: opt.Now,
 		Breaker: opt.Breaker, Logger: logger,
 	})

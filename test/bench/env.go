@@ -254,7 +254,7 @@ func (e *env) startWorker(b *backend, concurrency int) (*running, error) {
 	}
 	logs := &logCounter{counts: map[string]int{}}
 	st := store.New(e.res.Orders)
-	w := worker.New(e.js, st, v, taxdoc.NewMapper(cfg), b.client, worker.Options{
+	w := worker.New(st, bus.Publisher{JS: e.js}, v, taxdoc.NewMapper(cfg), b.client, worker.Options{
 		Concurrency: concurrency, IntentLease: e.topo.AckWait, MaxDeliver: e.topo.MaxDeliver,
 		Unfinished: store.NewUnfinished(e.res.Unfinished), Logger: slog.New(logs),
 	})
