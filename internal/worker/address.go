@@ -94,13 +94,13 @@ func (w *Worker) validateAddresses(ctx context.Context, rec *store.Record, doc *
 		res, _ := v.(*avatax.AddressResolutionModel)
 		if err != nil {
 			if k := avatax.KindOf(err); k == avatax.KindData || k == avatax.KindNotFound {
-				return &errorInfo{Code: "invalid_address", Field: w.mapper.AddressField(addr), AvaTaxCode: errorCode(err),
+				return &errorInfo{Code: CodeInvalidAddress, Field: w.mapper.AddressField(addr), AvaTaxCode: errorCode(err),
 					Message: "AvaTax cannot resolve the address " + describe(a) + ": " + err.Error()}, nil
 			}
 			return nil, err
 		}
 		if problems := addressProblems(res); problems != "" {
-			return &errorInfo{Code: "invalid_address", Field: w.mapper.AddressField(addr),
+			return &errorInfo{Code: CodeInvalidAddress, Field: w.mapper.AddressField(addr),
 				Message: "AvaTax cannot resolve the address " + describe(a) + ": " + problems + "; correct the address and send the order again"}, nil
 		}
 		w.addresses.add(k)

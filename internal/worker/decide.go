@@ -32,7 +32,7 @@ func (j *job) act(ctx context.Context) error {
 	}
 	cfg := w.mapper.Config()
 	if !cfg.KnowsChannel(o.SalesChannel) {
-		return j.refuse(ctx, tr, errorInfo{Code: "invalid_order_data", Field: "/data/order/sales_channel",
+		return j.refuse(ctx, tr, errorInfo{Code: CodeInvalidOrderData, Field: "/data/order/sales_channel",
 			Message: fmt.Sprintf("sales channel %q is not in the tax configuration's sales_channels (%s): add it there, or correct the order",
 				o.SalesChannel, strings.Join(slices.Sorted(maps.Keys(cfg.SalesChannels)), ", "))})
 	}

@@ -160,10 +160,14 @@ func (w *Worker) deadLetter(ctx context.Context, span trace.Span, m jetstream.Ms
 	return OutcomeDeadLettered
 }
 
-// Codes of the tax errors published for dead letters.
+// Codes of the tax errors the worker publishes besides the state
+// machine's refusals (lifecycle.Refused*) and AvaTax's refusals
+// (avatax_<kind>_error). schemas/tax_error.schema.json lists them all.
 const (
-	CodeInvalidEvent     = "invalid_event"
-	CodeRetriesExhausted = "retries_exhausted"
+	CodeInvalidOrderData = "invalid_order_data" // the order's data or the configuration is wrong; field names it
+	CodeInvalidAddress   = "invalid_address"    // AvaTax cannot resolve an address; field names it
+	CodeInvalidEvent     = "invalid_event"      // dead-lettered: the event is invalid
+	CodeRetriesExhausted = "retries_exhausted"  // dead-lettered: no delivery could process it
 )
 
 // publishDeadLetterError tells the OMS that an event was dead-lettered,

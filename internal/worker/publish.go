@@ -71,9 +71,9 @@ type errorInfo struct {
 func dataErrorInfo(err error) errorInfo {
 	var de *taxdoc.DataError
 	if errors.As(err, &de) {
-		return errorInfo{Code: "invalid_order_data", Message: de.Message, Field: de.Field}
+		return errorInfo{Code: CodeInvalidOrderData, Message: de.Message, Field: de.Field}
 	}
-	return errorInfo{Code: "invalid_order_data", Message: err.Error()}
+	return errorInfo{Code: CodeInvalidOrderData, Message: err.Error()}
 }
 
 func avataxErrorInfo(err error) errorInfo {
