@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 )
 
 func main() {
@@ -40,11 +40,11 @@ func main() {
 
 func run() error {
 	addr := flag.String("addr", "127.0.0.1:8086", "listen address")
-	account := flag.String("account", sandbox.DefaultAccountID, "the account id the sandbox accepts")
-	license := flag.String("license", sandbox.DefaultLicenseKey, "the license key the sandbox accepts")
+	account := flag.String("account", avataxsim.DefaultAccountID, "the account id the sandbox accepts")
+	license := flag.String("license", avataxsim.DefaultLicenseKey, "the license key the sandbox accepts")
 	strict := flag.Bool("strict", false, "only the -companies exist; other company codes get AvaTax's 404")
-	companies := flag.String("companies", sandbox.DefaultCompany, "comma-separated company codes (the first is the default company)")
-	var f sandbox.Faults
+	companies := flag.String("companies", avataxsim.DefaultCompany, "comma-separated company codes (the first is the default company)")
+	var f avataxsim.Faults
 	flag.IntVar(&f.RateLimit, "rate-limit", 0, "requests per account per -rate-window before 429 (0 = unlimited)")
 	flag.DurationVar(&f.RateWindow, "rate-window", time.Second, "window of -rate-limit")
 	flag.Float64Var(&f.TooManyRequestsRate, "429-rate", 0, "share (0..1) of requests refused with 429")
@@ -68,7 +68,7 @@ func run() error {
 			codes = append(codes, c)
 		}
 	}
-	sb := sandbox.New(sandbox.Options{AccountID: *account, LicenseKey: *license, Strict: *strict, Companies: codes,
+	sb := avataxsim.New(avataxsim.Options{AccountID: *account, LicenseKey: *license, Strict: *strict, Companies: codes,
 		Faults: f, ForceTimeoutDelay: *forceTimeout})
 
 	ln, err := net.Listen("tcp", *addr)
@@ -82,13 +82,13 @@ func run() error {
 		WriteTimeout:      90 * time.Second, // $include=ForceTimeout waits 30 s
 		IdleTimeout:       120 * time.Second,
 	}
-	licenseNote := "(the documented default license key " + sandbox.DefaultLicenseKey + ")"
-	if *license != sandbox.DefaultLicenseKey {
+	licenseNote := "(the documented default license key " + avataxsim.DefaultLicenseKey + ")"
+	if *license != avataxsim.DefaultLicenseKey {
 		licenseNote = "(license key from -license: " + mask(*license) + ")"
 	}
 	log.Printf("AvaTax sandbox listening on http://%s/api/v2/", ln.Addr())
 	log.Printf("credentials: account id %s %s; companies %s; strict %v", *account, licenseNote, strings.Join(codes, ","), *strict)
-	if f != (sandbox.Faults{RateWindow: f.RateWindow, HangMax: f.HangMax}) {
+	if f != (avataxsim.Faults{RateWindow: f.RateWindow, HangMax: f.HangMax}) {
 		log.Printf("fault injection: %+v", f)
 	}
 

@@ -20,7 +20,7 @@ import (
 
 	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/config"
 	"github.com/taxbridge/taxbridge/internal/events"
@@ -44,7 +44,7 @@ type App struct {
 	Store     *store.Store
 	AvaTax    *avatax.Client
 	// Sandbox is the built-in AvaTax sandbox, nil when Avalara is configured.
-	Sandbox *sandbox.Sandbox
+	Sandbox *avataxsim.Sandbox
 	Worker  *worker.Worker
 	Log     *slog.Logger
 
@@ -242,7 +242,7 @@ func (a *App) avaTaxTarget(cfg *config.Config) (avaTax, error) {
 		return avaTax{}, err
 	}
 	return avaTax{url: url, desc: "built-in AvaTax sandbox at " + url + " (no AvaTax credentials configured)",
-		creds: avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey}}, nil
+		creds: avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey}}, nil
 }
 
 // newAvaTax makes the AvaTax client; its audit trail publishes on a.JS.
@@ -265,7 +265,7 @@ func (a *App) newAvaTax(cfg *config.Config, ava avaTax) {
 
 // startSandbox serves the built-in sandbox over real HTTP on loopback.
 func (a *App) startSandbox() (string, error) {
-	a.Sandbox = sandbox.New(sandbox.Options{})
+	a.Sandbox = avataxsim.New(avataxsim.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("built-in AvaTax sandbox: %w", err)

@@ -15,7 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 )
 
 // discardPublisher keeps only the size of what it is given: the benchmark
@@ -49,9 +49,9 @@ func exchange(tb testing.TB) (req, resp []byte) {
 		tb.Fatal(err)
 	}
 	r := httptest.NewRequest(http.MethodPost, "/api/v2/transactions/createoradjust", bytes.NewReader(req))
-	r.SetBasicAuth(sandbox.DefaultAccountID, sandbox.DefaultLicenseKey)
+	r.SetBasicAuth(avataxsim.DefaultAccountID, avataxsim.DefaultLicenseKey)
 	w := httptest.NewRecorder()
-	sandbox.New(sandbox.Options{}).ServeHTTP(w, r)
+	avataxsim.New(avataxsim.Options{}).ServeHTTP(w, r)
 	if w.Code != http.StatusCreated && w.Code != http.StatusOK {
 		tb.Fatalf("sandbox answered %d: %s", w.Code, w.Body)
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/telemetry"
 )
 
@@ -34,10 +34,10 @@ func BenchmarkCreateOrAdjust(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sb := sandbox.New(sandbox.Options{})
+	sb := avataxsim.New(avataxsim.Options{})
 	answer := func(query string) []byte {
 		r := httptest.NewRequest(http.MethodPost, "/api/v2/transactions/createoradjust"+query, bytes.NewReader(req))
-		r.SetBasicAuth(sandbox.DefaultAccountID, sandbox.DefaultLicenseKey)
+		r.SetBasicAuth(avataxsim.DefaultAccountID, avataxsim.DefaultLicenseKey)
 		w := httptest.NewRecorder()
 		sb.ServeHTTP(w, r)
 		if w.Code != http.StatusCreated && w.Code != http.StatusOK {
@@ -80,14 +80,14 @@ func (nopPublisher) PublishMsg(context.Context, *nats.Msg, ...jetstream.PublishO
 // by operation.
 func stackAnswers(b testing.TB, m avatax.CreateOrAdjustTransactionModel) map[string][]byte {
 	b.Helper()
-	sb := sandbox.New(sandbox.Options{})
+	sb := avataxsim.New(avataxsim.Options{})
 	do := func(method, path string, body any) []byte {
 		in, err := json.Marshal(body)
 		if err != nil {
 			b.Fatal(err)
 		}
 		r := httptest.NewRequest(method, path+"?$include=Lines&documentType=SalesInvoice", bytes.NewReader(in))
-		r.SetBasicAuth(sandbox.DefaultAccountID, sandbox.DefaultLicenseKey)
+		r.SetBasicAuth(avataxsim.DefaultAccountID, avataxsim.DefaultLicenseKey)
 		w := httptest.NewRecorder()
 		sb.ServeHTTP(w, r)
 		if w.Code != http.StatusCreated && w.Code != http.StatusOK {

@@ -21,7 +21,7 @@ import (
 
 	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/circuit"
 	"github.com/taxbridge/taxbridge/internal/events"
@@ -70,7 +70,7 @@ type Harness struct {
 	Res        *bus.Resources
 	Store      *store.Store
 	Unfinished *store.Unfinished
-	Sandbox    *sandbox.Sandbox
+	Sandbox    *avataxsim.Sandbox
 	SandboxURL string // where the sandbox answers HTTP
 	AvaTax     *avatax.Client
 	Company    string
@@ -104,9 +104,9 @@ func Start(t testing.TB, opt Options) *Harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb := sandbox.New(sandbox.Options{})
+	sb := avataxsim.New(avataxsim.Options{})
 	srv := httptest.NewServer(sb)
-	creds := avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey}
+	creds := avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey}
 	if opt.LicenseKey != "" {
 		creds.LicenseKey = opt.LicenseKey
 	}

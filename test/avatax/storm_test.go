@@ -16,7 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 )
 
 const (
@@ -129,11 +129,11 @@ func (r *runner) order(ctx context.Context, i int) error {
 
 // runAll runs every order concurrently against the sandbox and returns the
 // documents the sandbox holds at the end.
-func runAll(t *testing.T, sb *sandbox.Sandbox, opts ...avatax.Option) *counters {
+func runAll(t *testing.T, sb *avataxsim.Sandbox, opts ...avatax.Option) *counters {
 	t.Helper()
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
-	c := avatax.New(srv.URL, avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey}, opts...)
+	c := avatax.New(srv.URL, avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey}, opts...)
 	r := &runner{c: c, n: &counters{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -168,7 +168,7 @@ func summary(docs []avatax.TransactionModel) []string {
 // a quiet run produces: none missing, none duplicated.
 func TestStorm(t *testing.T) {
 	// A quiet run gives the expected documents.
-	quiet := sandbox.New(sandbox.Options{})
+	quiet := avataxsim.New(avataxsim.Options{})
 	runAll(t, quiet, avatax.WithRetry(avatax.RetryPolicy{MaxAttempts: 1}))
 	want := summary(quiet.Documents(company))
 	if len(want) != stormOrders*2+stormOrders/4 {
@@ -177,7 +177,7 @@ func TestStorm(t *testing.T) {
 
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("fault seed %d", seed)
-	storm := sandbox.New(sandbox.Options{Faults: sandbox.Faults{
+	storm := avataxsim.New(avataxsim.Options{Faults: avataxsim.Faults{
 		TooManyRequestsRate: 0.6,  // 60% refused with 429 RequestLimitExceeded
 		RetryAfter:          -1,   // "Retry-After: 0": honoured, and keeps the test fast
 		ErrorRate:           0.25, // of the rest: 5% 500 and 5% 503 overall

@@ -21,7 +21,7 @@ import (
 
 	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/store"
@@ -120,7 +120,7 @@ func (e *env) close() {
 // process, or in a child process), with an optional fixed latency per
 // request, and the client taxbridge uses.
 type backend struct {
-	sb     *sandbox.Sandbox // in process
+	sb     *avataxsim.Sandbox // in process
 	srv    *httptest.Server
 	child  *sandboxChild // in a child process
 	url    string        // where the sandbox listens
@@ -141,7 +141,7 @@ func newBackend(latency time.Duration, inProcess bool, cc clientConfig) (*backen
 	b := &backend{}
 	var url string
 	if inProcess {
-		b.sb = sandbox.New(sandbox.Options{})
+		b.sb = avataxsim.New(avataxsim.Options{})
 		var h http.Handler = b.sb
 		if latency > 0 {
 			h = withLatency(latency, b.sb)
@@ -159,7 +159,7 @@ func newBackend(latency time.Duration, inProcess bool, cc clientConfig) (*backen
 	// As internal/app builds it: a pooled transport, the audit trail of
 	// every exchange below the client, a cap of the worker's concurrency,
 	// a retry budget within the event's lease.
-	creds := avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey}
+	creds := avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = max(cc.concurrency, 16)
 	var tr http.RoundTripper = base

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 )
 
 // The AvaTax sandbox can run in a child process (this same binary, started
@@ -36,7 +36,7 @@ func serveSandboxRole() bool {
 		return false
 	}
 	latency, _ := time.ParseDuration(os.Getenv(latencyEnv))
-	sb := sandbox.New(sandbox.Options{})
+	sb := avataxsim.New(avataxsim.Options{})
 	mux := http.NewServeMux()
 	mux.HandleFunc(callsPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/shopspring/decimal"
 
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/bus"
 )
 
@@ -133,7 +133,7 @@ func getJSON(ctx context.Context, client *http.Client, u string, into any) error
 		if err != nil {
 			return err
 		}
-		req.SetBasicAuth(sandbox.DefaultAccountID, sandbox.DefaultLicenseKey)
+		req.SetBasicAuth(avataxsim.DefaultAccountID, avataxsim.DefaultLicenseKey)
 		resp, err := client.Do(req)
 		if err != nil {
 			last = err

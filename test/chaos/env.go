@@ -19,7 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 )
 
 // binaries are the programs the suite runs, built from this module.
@@ -227,8 +227,8 @@ func replicaEnv(cfg *Config, natsURL, avataxURL, dir string) []string {
 		"TAXBRIDGE_HTTP_LISTEN=",
 		"TAXBRIDGE_DATA_DIR="+filepath.Join(dir, "unused-data"),
 		"TAXBRIDGE_AVATAX_URL="+avataxURL,
-		"TAXBRIDGE_AVATAX_ACCOUNT_ID="+sandbox.DefaultAccountID,
-		"TAXBRIDGE_AVATAX_LICENSE_KEY="+sandbox.DefaultLicenseKey,
+		"TAXBRIDGE_AVATAX_ACCOUNT_ID="+avataxsim.DefaultAccountID,
+		"TAXBRIDGE_AVATAX_LICENSE_KEY="+avataxsim.DefaultLicenseKey,
 		"TAXBRIDGE_AVATAX_TIMEOUT="+cfg.AvaTaxTimeout.String(),
 		"TAXBRIDGE_ACK_WAIT="+cfg.AckWait.String(),
 		"TAXBRIDGE_LOG_LEVEL=info",

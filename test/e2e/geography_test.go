@@ -9,7 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/scenario"
@@ -127,7 +127,7 @@ func getDocument(t *testing.T, h *workertest.Harness, code, docType string) *ava
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth(sandbox.DefaultAccountID, sandbox.DefaultLicenseKey)
+	req.SetBasicAuth(avataxsim.DefaultAccountID, avataxsim.DefaultLicenseKey)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
@@ -49,7 +49,7 @@ func TestECommerceDocumentIsCommittedByLineIDs(t *testing.T) {
 	f := scenario.ECommerce("WEB-EC")
 	code := scenario.ECommerceTransactionID(f.OrderID)
 	// The e-commerce front end estimated from its own default warehouse.
-	front := avatax.New(h.SandboxURL, avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey})
+	front := avatax.New(h.SandboxURL, avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey})
 	ny := &avatax.AddressLocationInfo{Line1: "350 5th Ave", City: "New York", Region: "NY", PostalCode: "10118", Country: "US"}
 	irvine := &avatax.AddressLocationInfo{Line1: "2000 Main St", City: "Irvine", Region: "CA", PostalCode: "92614", Country: "US"}
 	_, err := front.CreateOrAdjust(context.Background(), avatax.CreateOrAdjustTransactionModel{CreateTransactionModel: avatax.CreateTransactionModel{
@@ -89,7 +89,7 @@ func TestECommerceVoid(t *testing.T) {
 	h := start(t, workertest.Options{})
 	f := scenario.ECommerce("WEB-EV")
 	code := scenario.ECommerceTransactionID(f.OrderID)
-	front := avatax.New(h.SandboxURL, avatax.Credentials{AccountID: sandbox.DefaultAccountID, LicenseKey: sandbox.DefaultLicenseKey})
+	front := avatax.New(h.SandboxURL, avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey})
 	if _, err := front.CreateOrAdjust(context.Background(), avatax.CreateOrAdjustTransactionModel{CreateTransactionModel: avatax.CreateTransactionModel{
 		Code: code, Type: avatax.SalesInvoice, CompanyCode: h.Company, Date: "2026-11-02", CustomerCode: "CUST",
 		Addresses: &avatax.AddressesModel{SingleLocation: &avatax.AddressLocationInfo{PostalCode: "10118", Country: "US", Region: "NY", City: "New York", Line1: "350 5th Ave"}},

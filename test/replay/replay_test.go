@@ -38,7 +38,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 )
 
 const threshold = 0.95
@@ -156,7 +156,7 @@ var (
 // differences.
 func replayOne(t *testing.T, c *cassette) []string {
 	t.Helper()
-	sb := sandbox.New(sandbox.Options{ForceTimeoutDelay: -1})
+	sb := avataxsim.New(avataxsim.Options{ForceTimeoutDelay: -1})
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
 
@@ -232,9 +232,9 @@ func replayOne(t *testing.T, c *cassette) []string {
 		req.Header.Set(k, v)
 	}
 	if recStatus == 401 {
-		req.SetBasicAuth(sandbox.DefaultAccountID, "not-the-license-key")
+		req.SetBasicAuth(avataxsim.DefaultAccountID, "not-the-license-key")
 	} else {
-		req.SetBasicAuth(sandbox.DefaultAccountID, sandbox.DefaultLicenseKey)
+		req.SetBasicAuth(avataxsim.DefaultAccountID, avataxsim.DefaultLicenseKey)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -346,7 +346,7 @@ func seed(t *testing.T, base, company, code, docType, status string, lineNumbers
 	}
 	b, _ := json.Marshal(map[string]any{"createTransactionModel": model})
 	req, _ := http.NewRequest("POST", base+"/api/v2/transactions/createoradjust", bytes.NewReader(b))
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(sandbox.DefaultAccountID+":"+sandbox.DefaultLicenseKey)))
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(avataxsim.DefaultAccountID+":"+avataxsim.DefaultLicenseKey)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("seed: %v", err)

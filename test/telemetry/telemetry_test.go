@@ -14,7 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taxbridge/taxbridge/internal/audit"
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
@@ -225,7 +225,7 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	// retried and redelivered: AvaTax fails every request for a while.
-	h.app.Sandbox.SetFaults(sandbox.Faults{ErrorRate: 1})
+	h.app.Sandbox.SetFaults(avataxsim.Faults{ErrorRate: 1})
 	g := scenario.StraightFulfil("MET-2")
 	h.publish(g.Events[0])
 	h.publish(g.Events[1])
@@ -233,7 +233,7 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 		_, m := h.get("/metrics")
 		return hasSample(m, "taxbridge_events_total", `outcome="retried"`)
 	})
-	h.app.Sandbox.SetFaults(sandbox.Faults{})
+	h.app.Sandbox.SetFaults(avataxsim.Faults{})
 	h.eventually("MET-2 committed after the outage", func() bool { return h.record(g.OrderID).State == lifecycle.Committed })
 
 	h.eventually("every outcome counted", func() bool {
@@ -425,14 +425,14 @@ func TestTaxctlAuditShowsAnOrdersExchanges(t *testing.T) {
 func TestLicenseKeyAppearsNowhere(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	key := sandbox.DefaultLicenseKey
-	token := base64.StdEncoding.EncodeToString([]byte(sandbox.DefaultAccountID + ":" + key))
+	key := avataxsim.DefaultLicenseKey
+	token := base64.StdEncoding.EncodeToString([]byte(avataxsim.DefaultAccountID + ":" + key))
 
-	h.app.Sandbox.SetFaults(sandbox.Faults{TooManyRequestsRate: 0.3, ErrorRate: 0.2, RetryAfter: -1})
+	h.app.Sandbox.SetFaults(avataxsim.Faults{TooManyRequestsRate: 0.3, ErrorRate: 0.2, RetryAfter: -1})
 	for _, f := range scenario.OneStock("KEY-") {
 		h.apply(f.Events...)
 	}
-	h.app.Sandbox.SetFaults(sandbox.Faults{})
+	h.app.Sandbox.SetFaults(avataxsim.Faults{})
 	// A refused void, published as a tax error.
 	f := scenario.StraightFulfil("KEY-OIS-2")
 	h.apply(f.Events...)

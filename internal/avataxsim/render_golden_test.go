@@ -1,4 +1,4 @@
-package sandbox
+package avataxsim
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ import (
 // deterministic and nothing needs masking. Regenerate after an intended
 // change with
 //
-//	go test ./internal/avatax/sandbox -run TestRenderGolden -update
+//	go test ./internal/avataxsim -run TestRenderGolden -update
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files of TestRenderGolden")
 

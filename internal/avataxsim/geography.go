@@ -1,4 +1,4 @@
-package sandbox
+package avataxsim
 
 import (
 	"bytes"
@@ -65,7 +65,7 @@ var geo = mustGeography()
 func mustGeography() *geography {
 	g, err := loadGeography(usRatesCSV, usZipCSV, caProvincesCSV)
 	if err != nil {
-		panic(fmt.Errorf("sandbox: embedded geography: %w", err))
+		panic(fmt.Errorf("avataxsim: embedded geography: %w", err))
 	}
 	return g
 }

@@ -1,4 +1,4 @@
-// Package sandbox is a local emulator of Avalara AvaTax REST v2: the same
+// Package avataxsim is a local emulator of Avalara AvaTax REST v2: the same
 // paths, JSON, status codes, error envelope and document lifecycle, with a
 // rule-based tax engine. Every US ZIP code and Canadian postal code is taxed:
 // a few dozen places in full jurisdiction detail, the others at their
@@ -6,7 +6,7 @@
 // PST/QST (data/*.csv). It serves
 // /api/v2/... as an http.Handler, in-process from tests or as the
 // cmd/avatax-sandbox server.
-package sandbox
+package avataxsim
 
 import (
 	"bytes"

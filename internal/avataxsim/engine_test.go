@@ -1,4 +1,4 @@
-package sandbox
+package avataxsim
 
 import (
 	"encoding/json"
