@@ -72,3 +72,40 @@ func TestAmbiguousKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestLenientInput(t *testing.T) {
+	e := newEnv(t, Options{})
+	body := `{"Type": 1, "CODE": "L1", "companyCode": null, "date": "2024-03-01", "customerCode": 0, "commit": "true",
+	  "discount": null,
+	  "addresses": {"ShipFrom": {"Line1": "1 Main St", "postalCode": "98101", "country": "USA"},
+	                "ShipTo": {"line1": "2 Park", "postalCode": "92614-8201", "region": "ca", "country": "us"}},
+	  "lines": [{"number": 1, "quantity": "2", "amount": "30.00", "taxIncluded": "false"}]}`
+	r := e.call("POST", "/api/v2/transactions/create", body)
+	if r.status != 201 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	tm := r.tx(t)
+	if tm.Type != "SalesInvoice" || tm.Status != "Committed" || tm.CustomerCode != "0" || tm.Lines[0].LineNumber != "1" {
+		t.Errorf("decoded %s %s %q %q", tm.Type, tm.Status, tm.CustomerCode, tm.Lines[0].LineNumber)
+	}
+	wantDec(t, "tax", tm.TotalTax, "2.33") // 30 × 7.75% = 2.325 → 2.33
+
+	if r := e.call("POST", "/api/v2/transactions/create", `{"lines": [`); r.status != 400 || r.err(t).Code != "ModelStateInvalid" {
+		t.Errorf("bad JSON: %d %s", r.status, r.body)
+	}
+	if r := e.call("POST", "/api/v2/transactions/createoradjust", ``); r.status != 400 || r.err(t).Code != "ModelRequiredException" {
+		t.Errorf("empty body: %d %s", r.status, r.body)
+	}
+	if r := e.call("POST", "/api/v2/transactions/createoradjust", `{}`); r.status != 400 || r.err(t).Code != "ValueRequiredError" {
+		t.Errorf("no model: %d %s", r.status, r.body)
+	}
+	noLines := invoice("L2", "SalesInvoice", false, "92614")
+	noLines["lines"] = []any{}
+	if r := e.call("POST", "/api/v2/transactions/create", noLines); r.status != 400 || r.err(t).Code != "MissingLine" {
+		t.Errorf("no lines: %d %s", r.status, r.body)
+	}
+	// Case-insensitive paths, as on Avalara's servers.
+	if r := e.call("GET", "/API/V2/Companies/DEFAULT/Transactions/L1", nil); r.status != 200 {
+		t.Errorf("mixed-case path: %d", r.status)
+	}
+}

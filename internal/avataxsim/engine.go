@@ -733,25 +733,6 @@ func summarize(lines []avatax.TransactionLineModel) []avatax.TransactionSummary 
 
 func isClothing(taxCode string) bool { return strings.HasPrefix(taxCode, "PC04") }
 
-// taxCodeID gives each tax code a stable id.
-func taxCodeID(code string) int64 {
-	switch code {
-	case "P0000000":
-		return 8087
-	case "NT":
-		return 9882
-	case "FR":
-		return 10890
-	case "FR020100":
-		return 4784
-	}
-	var h int64 = 7
-	for _, r := range code {
-		h = (h*31 + int64(r)) % 100000
-	}
-	return 10000 + h
-}
-
 func firstNonEmpty(ss ...string) string {
 	for _, s := range ss {
 		if strings.TrimSpace(s) != "" {

@@ -228,3 +228,152 @@ func TestExemptionAndOverride(t *testing.T) {
 		t.Errorf("override type %s", tm.Lines[0].TaxOverrideType)
 	}
 }
+
+func TestJurisdictionCoverage(t *testing.T) {
+	states := map[string]bool{}
+	var noTax, origin bool
+	for _, p := range usPlaces {
+		if len(p.Rows) > 0 {
+			states[p.Region] = true
+		}
+		if usRegions[p.Region].NoSalesTax {
+			noTax = true
+			if len(p.Rows) != 0 {
+				t.Errorf("%s (%s) has rows but the state has no sales tax", p.Postal, p.Region)
+			}
+		}
+		if usRegions[p.Region].Origin && len(p.Rows) > 0 {
+			origin = true
+		}
+		for _, r := range p.Rows {
+			if r.Region != p.Region || r.Rate.IsNegative() {
+				t.Errorf("%s: bad row %+v", p.Postal, r)
+			}
+		}
+	}
+	if len(states) < 10 || !noTax || !origin {
+		t.Errorf("%d taxing states, no-tax %v, origin-based %v", len(states), noTax, origin)
+	}
+	for _, prov := range []string{"AB", "BC", "MB", "NB", "NL", "NS", "ON", "PE", "QC", "SK"} {
+		if _, ok := caProvinces[prov]; !ok {
+			t.Errorf("no province %s", prov)
+		}
+	}
+}
+
+func TestClothingAndTaxCodes(t *testing.T) {
+	e := newEnv(t, Options{})
+	tests := []struct {
+		name, postal, taxCode, amount, wantTax string
+	}{
+		{"NY clothing under $110 is exempt", "10118", "PC040100", "100", "0"},
+		{"NY clothing over $110 is taxed", "10118", "PC040100", "200", "17.75"},
+		{"PA clothing is exempt", "19147", "PC040100", "100", "0"},
+		{"MN clothing is exempt", "55401", "PC040206", "100", "0"},
+		{"MA clothing up to $175 is exempt", "02108", "PC040100", "150", "0"},
+		{"CA clothing is taxed", "92614", "PC040100", "100", "7.75"},
+		{"NT is not taxed", "92614", "NT", "100", "0"},
+		{"freight taxed like goods in CA", "92614", "FR020100", "100", "7.75"},
+		{"empty tax code is P0000000", "60601", "", "100", "10.25"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := invoice("TC", "SalesOrder", false, tt.postal, tt.amount)
+			req["lines"].([]map[string]any)[0]["taxCode"] = tt.taxCode
+			r := e.call("POST", "/api/v2/transactions/create", req)
+			if r.status != 201 {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			tm := r.tx(t)
+			wantDec(t, "tax", tm.TotalTax, tt.wantTax)
+			if tt.wantTax == "0" && tm.Lines[0].IsItemTaxable {
+				t.Error("isItemTaxable true on a non-taxed line")
+			}
+		})
+	}
+}
+
+func TestTaxOverrides(t *testing.T) {
+	e := newEnv(t, Options{})
+	// Document TaxAmount: spread over lines by their calculated tax.
+	req := invoice("OV1", "SalesOrder", false, "60601", "100", "300")
+	req["taxOverride"] = map[string]any{"type": "TaxAmount", "taxAmount": 20, "reason": "precomputed"}
+	tm := e.call("POST", "/api/v2/transactions/create", req).tx(t)
+	wantDec(t, "totalTax", tm.TotalTax, "20")
+	wantDec(t, "totalTaxCalculated", tm.TotalTaxCalculated, "41")
+	wantDec(t, "line 1", tm.Lines[0].Tax, "5")
+	wantDec(t, "line 2", tm.Lines[1].Tax, "15")
+	if tm.TaxOverrideType != "TaxAmount" || tm.TaxOverrideReason != "precomputed" {
+		t.Errorf("header override %s %q", tm.TaxOverrideType, tm.TaxOverrideReason)
+	}
+	// TaxDate: the tax date changes, the document date stays.
+	req = invoice("OV2", "SalesOrder", false, "60601")
+	req["taxOverride"] = map[string]any{"type": "taxDate", "taxDate": "2023-12-31", "reason": "Return"}
+	tm = e.call("POST", "/api/v2/transactions/create", req).tx(t)
+	if tm.Date != "2024-03-01" || tm.Lines[0].TaxDate != "2023-12-31" || !strings.HasPrefix(tm.TaxDate, "2023-12-31") {
+		t.Errorf("dates %s %s %s", tm.Date, tm.TaxDate, tm.Lines[0].TaxDate)
+	}
+	// Exemption override exempts.
+	req = invoice("OV3", "SalesOrder", false, "60601")
+	req["lines"].([]map[string]any)[0]["taxOverride"] = map[string]any{"type": 2, "reason": "resale"}
+	tm = e.call("POST", "/api/v2/transactions/create", req).tx(t)
+	wantDec(t, "exempt tax", tm.TotalTax, "0")
+	wantDec(t, "exempt amount", tm.TotalExempt, "100")
+	// Line entityUseCode.
+	req = invoice("OV4", "SalesOrder", false, "60601")
+	req["lines"].([]map[string]any)[0]["entityUseCode"] = "G"
+	tm = e.call("POST", "/api/v2/transactions/create", req).tx(t)
+	wantDec(t, "entity use tax", tm.TotalTax, "0")
+	if tm.Lines[0].EntityUseCode != "G" {
+		t.Errorf("entityUseCode %q", tm.Lines[0].EntityUseCode)
+	}
+}
+
+func TestDiscount(t *testing.T) {
+	e := newEnv(t, Options{})
+	req := invoice("D1", "SalesOrder", false, "60601", "100", "300")
+	req["discount"] = "40"
+	lines := req["lines"].([]map[string]any)
+	lines[0]["discounted"] = true
+	lines[1]["discounted"] = true
+	tm := e.call("POST", "/api/v2/transactions/create", req).tx(t)
+	wantDec(t, "totalDiscount", tm.TotalDiscount, "40")
+	wantDec(t, "totalTaxable", tm.TotalTaxable, "360")
+	wantDec(t, "totalAmount", tm.TotalAmount, "400")
+	// Per-detail rounding: 90 → 5.63+1.58+1.13+0.90, 270 → 16.88+4.73+3.38+2.70.
+	wantDec(t, "totalTax", tm.TotalTax, "36.93")
+
+	// The rounding rest goes to the last discounted line.
+	req = invoice("D2", "SalesOrder", false, "97201", "100", "100", "100")
+	req["discount"] = 10
+	for _, l := range req["lines"].([]map[string]any) {
+		l["discounted"] = true
+	}
+	tm = e.call("POST", "/api/v2/transactions/create", req).tx(t)
+	wantDec(t, "line 1 discount", tm.Lines[0].DiscountAmount, "3.33")
+	wantDec(t, "line 3 discount", tm.Lines[2].DiscountAmount, "3.34")
+	wantDec(t, "line 3 taxable", tm.Lines[2].TaxableAmount, "96.66")
+	wantDec(t, "totalDiscount", tm.TotalDiscount, "10")
+}
+
+func TestVAT(t *testing.T) {
+	e := newEnv(t, Options{})
+	mk := func(from, to string) avatax.TransactionModel {
+		req := map[string]any{"type": "SalesOrder", "customerCode": "c", "date": "2024-01-01",
+			"addresses": map[string]any{"shipFrom": map[string]any{"country": from, "postalCode": "1"}, "shipTo": map[string]any{"country": to, "city": "X"}},
+			"lines":     []any{map[string]any{"amount": "123", "taxIncluded": true}}}
+		r := e.call("POST", "/api/v2/transactions/create", req)
+		if r.status != 201 {
+			t.Fatalf("%s→%s: %d %s", from, to, r.status, r.body)
+		}
+		return r.tx(t)
+	}
+	dom := mk("PL", "PL")
+	wantDec(t, "domestic VAT", dom.TotalTax, "23")
+	wantDec(t, "net", dom.TotalAmount, "100")
+	eu := mk("IT", "FR")
+	wantDec(t, "intra-EU", eu.TotalTax, "0")
+	if eu.Lines[0].Details[0].RateType != "Zero" || eu.Lines[0].Details[0].Country != "IT" {
+		t.Errorf("intra-EU detail %+v", eu.Lines[0].Details[0])
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -120,4 +122,31 @@ func wantDec(t *testing.T, what string, got decimal.Decimal, want string) {
 	if !got.Equal(dec(want)) {
 		t.Errorf("%s = %s, want %s", what, got, want)
 	}
+}
+
+func mustJSON(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := jsonUnmarshal(b, v); err != nil {
+		t.Fatalf("decode: %v\n%s", err, b)
+	}
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type fetchResult struct {
+	Count    int                       `json:"@recordsetCount"`
+	Value    []avatax.TransactionModel `json:"value"`
+	NextLink string                    `json:"@nextLink"`
 }

@@ -11,12 +11,10 @@ package avataxsim
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -189,149 +187,6 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, status, out)
-}
-
-// request is a matched API request.
-type request struct {
-	r      *http.Request
-	params map[string]string
-	body   []byte
-	query  map[string]string // lower-cased keys
-}
-
-func lowerQuery(q url.Values) map[string]string {
-	m := make(map[string]string, len(q))
-	for k, v := range q {
-		if len(v) > 0 {
-			m[strings.ToLower(k)] = v[0]
-		}
-	}
-	return m
-}
-
-type handler func(s *Sandbox, req *request) (int, any, *apiError)
-
-type route struct {
-	method    string
-	pattern   []string // literal segments, or "{name}"
-	op        string
-	anonymous bool
-	handle    handler
-}
-
-var routes = allRoutes()
-
-func allRoutes() []route {
-	out := append([]route{}, coreRoutes...)
-	return append(out, moreRoutes...)
-}
-
-var coreRoutes = []route{
-	{method: "GET", pattern: split("utilities/ping"), op: "ping", anonymous: true, handle: (*Sandbox).ping},
-	{method: "POST", pattern: split("transactions/create"), op: "create", handle: (*Sandbox).create},
-	{method: "POST", pattern: split("transactions/createoradjust"), op: "createoradjust", handle: (*Sandbox).createOrAdjust},
-	{method: "GET", pattern: split("companies/{company}/transactions/{code}"), op: "get", handle: (*Sandbox).get},
-	{method: "GET", pattern: split("companies/{company}/transactions/{code}/types/{type}"), op: "get", handle: (*Sandbox).get},
-	{method: "POST", pattern: split("companies/{company}/transactions/{code}/commit"), op: "commit", handle: (*Sandbox).commit},
-	{method: "POST", pattern: split("companies/{company}/transactions/{code}/void"), op: "void", handle: (*Sandbox).void},
-	{method: "POST", pattern: split("companies/{company}/transactions/{code}/refund"), op: "refund", handle: (*Sandbox).refund},
-	{method: "GET", pattern: split("addresses/resolve"), op: "resolve", handle: (*Sandbox).resolveGet},
-	{method: "POST", pattern: split("addresses/resolve"), op: "resolve", handle: (*Sandbox).resolvePost},
-}
-
-func split(p string) []string { return strings.Split(p, "/") }
-
-// match finds the route of a request path (escaped, as on the wire).
-// Literal segments compare case-insensitively, as on Avalara's servers;
-// parameters are unescaped, including Avalara's _-ava2f-_ style markers.
-func match(method, escapedPath string) (route, map[string]string, bool) {
-	const prefix = "/api/v2/"
-	if len(escapedPath) < len(prefix) || !strings.EqualFold(escapedPath[:len(prefix)], prefix) {
-		return route{}, nil, false
-	}
-	rest := strings.TrimSuffix(escapedPath[len(prefix):], "/")
-	segs := strings.Split(rest, "/")
-	for _, rt := range routes {
-		if rt.method != method || len(rt.pattern) != len(segs) {
-			continue
-		}
-		params := map[string]string{}
-		ok := true
-		for i, p := range rt.pattern {
-			if strings.HasPrefix(p, "{") {
-				if segs[i] == "" {
-					ok = false
-					break
-				}
-				v, err := url.PathUnescape(segs[i])
-				if err != nil {
-					ok = false
-					break
-				}
-				params[strings.Trim(p, "{}")] = decodeCodeMarkers(v)
-				continue
-			}
-			if !strings.EqualFold(p, segs[i]) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return rt, params, true
-		}
-	}
-	return route{}, nil, false
-}
-
-var codeMarkers = strings.NewReplacer("_-ava2f-_", "/", "_-ava2b-_", "+", "_-ava3f-_", "?", "_-ava25-_", "%", "_-ava23-_", "#")
-
-func decodeCodeMarkers(s string) string { return codeMarkers.Replace(s) }
-
-// authenticate checks HTTP Basic account id and license key.
-func (s *Sandbox) authenticate(r *http.Request) *apiError {
-	if s.authenticated(r) {
-		return nil
-	}
-	return errAuthentication()
-}
-
-func (s *Sandbox) authenticated(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	if len(h) < 6 || !strings.EqualFold(h[:6], "Basic ") {
-		return false
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[6:]))
-	if err != nil {
-		return false
-	}
-	user, pass, ok := strings.Cut(string(raw), ":")
-	return ok && user == s.opts.AccountID && pass == s.opts.LicenseKey
-}
-
-func (s *Sandbox) ping(req *request) (int, any, *apiError) {
-	res := avatax.PingResultModel{Version: softwareVersion, Authenticated: false, AuthenticationType: "None"}
-	if !s.authenticated(req.r) {
-		return http.StatusOK, res, nil
-	}
-	res.Authenticated = true
-	res.AuthenticationType = "AccountIdLicenseKey"
-	res.AuthenticatedUserName = s.opts.AccountID
-	res.AuthenticatedUserID = 1
-	res.AuthenticatedAccountID = parseAccountID(s.opts.AccountID)
-	m := toMap(res)
-	m["crmid"] = "0000000000"
-	return http.StatusOK, m, nil
-}
-
-func parseAccountID(s string) int64 {
-	var n int64
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n
 }
 
 // companyExists reports whether a company code is known. Outside strict

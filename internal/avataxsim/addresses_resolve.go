@@ -31,6 +31,7 @@ import (
 //     whose prefix is not assigned → "Address not geocoded." and "The city
 //     could not be determined." (External).
 
+// resolveGet answers GET addresses/resolve, the address in the query.
 func (s *Sandbox) resolveGet(req *request) (int, any, *apiError) {
 	q := req.query
 	in := addressReq{
@@ -53,6 +54,7 @@ func (s *Sandbox) resolveGet(req *request) (int, any, *apiError) {
 	return s.resolve(in)
 }
 
+// resolvePost answers POST addresses/resolve, an AddressValidationInfo body.
 func (s *Sandbox) resolvePost(req *request) (int, any, *apiError) {
 	var in addressReq
 	empty, apiErr := decodeLenient(req.body, &in)
