@@ -71,10 +71,11 @@ var (
 	houseNumberRE = regexp.MustCompile(`^\s*\d+[A-Za-z]?\s+(\S.*)$`)
 )
 
+// resolve answers addresses/resolve for an address.
 func (s *Sandbox) resolve(in addressReq) (int, any, *apiError) {
-	status, out, apiErr := s.resolve1(in)
+	out, apiErr := resolveAddress(in)
 	if apiErr != nil {
-		return status, out, apiErr
+		return 0, nil, apiErr
 	}
 	// The echo of the input always names the main fields, as Avalara's does.
 	m := toMap(out)
@@ -86,17 +87,19 @@ func (s *Sandbox) resolve(in addressReq) (int, any, *apiError) {
 		setDefault(addr, k, "")
 	}
 	m["address"] = addr
-	return status, m, nil
+	return http.StatusOK, m, nil
 }
 
-func (s *Sandbox) resolve1(in addressReq) (int, any, *apiError) {
+// resolveAddress validates an address by the rules above. Problems with
+// the address itself are messages of the answer, not errors.
+func resolveAddress(in addressReq) (avatax.AddressResolutionModel, *apiError) {
 	if len(in.PostalCode) > 11 {
-		return 0, nil, errStringLength("postalCode", 11)
+		return avatax.AddressResolutionModel{}, errStringLength("postalCode", 11)
 	}
 	postal := strings.TrimSpace(in.PostalCode)
 	hasLatLon := in.Latitude != nil && in.Longitude != nil
 	if postal == "" && !(in.Line1 != "" && in.City != "" && in.Region != "") && !hasLatLon {
-		return 0, nil, errInvalidAddress("NULL")
+		return avatax.AddressResolutionModel{}, errInvalidAddress("NULL")
 	}
 	out := avatax.AddressResolutionModel{Address: avatax.AddressValidationInfo{
 		Line1: in.Line1, Line2: in.Line2, Line3: in.Line3, City: in.City, Region: in.Region,
@@ -110,76 +113,23 @@ func (s *Sandbox) resolve1(in addressReq) (int, any, *apiError) {
 		AddressType: "UnknownAddressType", Line1: in.Line1, Line2: in.Line2, Line3: in.Line3,
 		City: in.City, Region: in.Region, Country: country, PostalCode: in.PostalCode,
 	}
-
-	var p *place
-	switch country {
-	case "US":
-		if zip5(postal) != "" {
-			if pl, ok := usPlace(postal, in.City); ok {
-				p = &pl
-			}
-		} else if postal == "" {
-			region, _ := canonicalRegion("US", in.Region)
-			for _, pl := range usPlaces {
-				if pl.Region == region && strings.EqualFold(pl.City, strings.TrimSpace(in.City)) {
-					pl := pl
-					p = &pl
-					break
-				}
-			}
-		}
-	case "CA":
-		if pl, ok := caPlace(postal); ok {
-			p = &pl
-		}
-	}
-
+	p := placeOf(country, postal, in)
 	if p == nil {
-		if country == "CA" && caPostalRE.MatchString(postal) {
-			out.ValidatedAddresses = []avatax.ValidatedAddressInfo{echo}
-			out.ResolutionQuality = "NotCoded"
-			out.Messages = []avatax.AvaTaxMessage{{
-				Summary:  "The address is not deliverable.",
-				Details:  "The physical location exists but there are no homes on this street. One reason might be railroad tracks or rivers running alongside this street, as they would prevent construction of homes in this location.",
-				RefersTo: "address", Severity: "Error", Source: "Avalara.AvaTax.Services.Address",
-			}}
-			return http.StatusOK, out, nil
-		}
-		out.ValidatedAddresses = []avatax.ValidatedAddressInfo{echo}
-		out.ResolutionQuality = "External"
-		out.Messages = []avatax.AvaTaxMessage{
-			{Summary: "Address not geocoded.", Details: "Address cannot be geocoded.", RefersTo: "Address",
-				Severity: "Error", Source: "Avalara.AvaTax.Common"},
-			{Summary: "The city could not be determined.", Details: "The city could not be found or determined from postal code.",
-				RefersTo: "Address.City", Severity: "Error", Source: "Avalara.AvaTax.Common"},
-		}
-		return http.StatusOK, out, nil
+		unresolved(&out, echo, country, postal)
+		return out, nil
 	}
 
 	lat, lon := d(p.Lat), d(p.Lon)
 	out.Coordinates = &avatax.CoordinateInfo{Latitude: lat, Longitude: lon}
 	out.ResolutionQuality = "Intersection"
 	echo.Latitude, echo.Longitude = &lat, &lon
-
-	m := houseNumberRE.FindStringSubmatch(in.Line1)
-	switch {
-	case in.Line1 != "" && m == nil:
+	if msg, quality, bad := streetProblem(in.Line1); bad {
 		out.ValidatedAddresses = []avatax.ValidatedAddressInfo{echo}
-		out.ResolutionQuality = "NotCoded"
-		out.Messages = []avatax.AvaTaxMessage{{
-			Summary:  "An exact street name match could not be found",
-			Details:  "An exact street name match could not be found and phonetically matching the street name resulted in either no matches or matches to more than one street name.",
-			RefersTo: "Address.Line0", Severity: "Error", Source: "Avalara.AvaTax.Services.Address",
-		}}
-		return http.StatusOK, out, nil
-	case m != nil && len(strings.TrimSpace(m[1])) < 2:
-		out.ValidatedAddresses = []avatax.ValidatedAddressInfo{echo}
-		out.Messages = []avatax.AvaTaxMessage{{
-			Summary:  "The address number is out of range",
-			Details:  "The address was found but the street number in the input address was not between the low and high range of the post office database.",
-			RefersTo: "Address.Line0", Severity: "Error", Source: "Avalara.AvaTax.Common",
-		}}
-		return http.StatusOK, out, nil
+		if quality != "" {
+			out.ResolutionQuality = quality
+		}
+		out.Messages = []avatax.AvaTaxMessage{msg}
+		return out, nil
 	}
 
 	upper := strings.ToUpper
@@ -196,9 +146,80 @@ func (s *Sandbox) resolve1(in addressReq) (int, any, *apiError) {
 		Latitude: &lat, Longitude: &lon,
 	}}
 	out.TaxAuthorities = taxAuthorities(p)
-	return http.StatusOK, out, nil
+	return out, nil
 }
 
+// placeOf finds the place of a US or Canadian address: by postal code, or
+// by city and region when a US address has none. It is nil elsewhere.
+func placeOf(country, postal string, in addressReq) *place {
+	switch country {
+	case "US":
+		if zip5(postal) != "" {
+			if pl, ok := usPlace(postal, in.City); ok {
+				return &pl
+			}
+		} else if postal == "" {
+			region, _ := canonicalRegion("US", in.Region)
+			for _, pl := range usPlaces {
+				if pl.Region == region && strings.EqualFold(pl.City, strings.TrimSpace(in.City)) {
+					pl := pl
+					return &pl
+				}
+			}
+		}
+	case "CA":
+		if pl, ok := caPlace(postal); ok {
+			return &pl
+		}
+	}
+	return nil
+}
+
+// unresolved fills the answer for an address of no known place: the echo
+// and AvaTax's messages.
+func unresolved(out *avatax.AddressResolutionModel, echo avatax.ValidatedAddressInfo, country, postal string) {
+	out.ValidatedAddresses = []avatax.ValidatedAddressInfo{echo}
+	if country == "CA" && caPostalRE.MatchString(postal) {
+		out.ResolutionQuality = "NotCoded"
+		out.Messages = []avatax.AvaTaxMessage{{
+			Summary:  "The address is not deliverable.",
+			Details:  "The physical location exists but there are no homes on this street. One reason might be railroad tracks or rivers running alongside this street, as they would prevent construction of homes in this location.",
+			RefersTo: "address", Severity: "Error", Source: "Avalara.AvaTax.Services.Address",
+		}}
+		return
+	}
+	out.ResolutionQuality = "External"
+	out.Messages = []avatax.AvaTaxMessage{
+		{Summary: "Address not geocoded.", Details: "Address cannot be geocoded.", RefersTo: "Address",
+			Severity: "Error", Source: "Avalara.AvaTax.Common"},
+		{Summary: "The city could not be determined.", Details: "The city could not be found or determined from postal code.",
+			RefersTo: "Address.City", Severity: "Error", Source: "Avalara.AvaTax.Common"},
+	}
+}
+
+// streetProblem returns AvaTax's message, and the resolution quality it
+// gives (or ""), for a street line without a house number or with a
+// one-letter street name; bad is false for any other line.
+func streetProblem(line1 string) (msg avatax.AvaTaxMessage, quality string, bad bool) {
+	m := houseNumberRE.FindStringSubmatch(line1)
+	switch {
+	case line1 != "" && m == nil:
+		return avatax.AvaTaxMessage{
+			Summary:  "An exact street name match could not be found",
+			Details:  "An exact street name match could not be found and phonetically matching the street name resulted in either no matches or matches to more than one street name.",
+			RefersTo: "Address.Line0", Severity: "Error", Source: "Avalara.AvaTax.Services.Address",
+		}, "NotCoded", true
+	case m != nil && len(strings.TrimSpace(m[1])) < 2:
+		return avatax.AvaTaxMessage{
+			Summary:  "The address number is out of range",
+			Details:  "The address was found but the street number in the input address was not between the low and high range of the post office database.",
+			RefersTo: "Address.Line0", Severity: "Error", Source: "Avalara.AvaTax.Common",
+		}, "", true
+	}
+	return avatax.AvaTaxMessage{}, "", false
+}
+
+// taxAuthorities lists the jurisdictions that tax a place.
 func taxAuthorities(p *place) []avatax.TaxAuthorityInfo {
 	var out []avatax.TaxAuthorityInfo
 	for _, r := range p.Rows {
@@ -212,6 +233,7 @@ func taxAuthorities(p *place) []avatax.TaxAuthorityInfo {
 	return out
 }
 
+// titleCase writes each word with a capital first letter.
 func titleCase(s string) string {
 	words := strings.Fields(strings.ToLower(s))
 	for i, w := range words {

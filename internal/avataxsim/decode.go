@@ -148,6 +148,7 @@ var (
 // coerce rewrites a generic JSON tree so that it decodes into t: object keys
 // are renamed to the field's JSON name (case-insensitively) and scalars are
 // converted to the kind the field expects where that is unambiguous.
+// Anything else is left as it is, for the strict decoding to refuse.
 func coerce(v any, t reflect.Type) any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -155,54 +156,17 @@ func coerce(v any, t reflect.Type) any {
 	if v == nil {
 		return nil
 	}
-	if t == decimalType {
-		switch x := v.(type) {
-		case json.Number:
-			return x
-		case string:
-			s := strings.TrimSpace(x)
-			if s == "" {
-				return nil
-			}
-			return s
-		case bool:
-			if x {
-				return json.Number("1")
-			}
-			return json.Number("0")
-		}
-		return v
-	}
-	if t == rawType {
+	switch {
+	case t == decimalType:
+		return coerceDecimal(v)
+	case t == rawType:
 		return v
 	}
 	switch t.Kind() {
 	case reflect.String:
-		switch x := v.(type) {
-		case json.Number:
-			return x.String()
-		case bool:
-			return strconv.FormatBool(x)
-		case string:
-			return x
-		}
-		return v
+		return coerceString(v)
 	case reflect.Bool:
-		switch x := v.(type) {
-		case string:
-			switch strings.ToLower(strings.TrimSpace(x)) {
-			case "true", "1", "yes", "y":
-				return true
-			case "false", "0", "no", "n", "":
-				return false
-			}
-		case json.Number:
-			f, err := x.Float64()
-			if err == nil {
-				return f != 0
-			}
-		}
-		return v
+		return coerceBool(v)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
 		if s, ok := v.(string); ok {
@@ -212,47 +176,110 @@ func coerce(v any, t reflect.Type) any {
 		}
 		return v
 	case reflect.Slice:
-		arr, ok := v.([]any)
-		if !ok {
-			if t.Elem().Kind() == reflect.String {
-				// A single value where a list is expected.
-				return []any{coerce(v, t.Elem())}
-			}
-			return v
-		}
-		out := make([]any, len(arr))
-		for i, e := range arr {
-			out[i] = coerce(e, t.Elem())
-		}
-		return out
+		return coerceSlice(v, t)
 	case reflect.Struct:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return v
-		}
-		out := make(map[string]any, len(obj))
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name := strings.Split(f.Tag.Get("json"), ",")[0]
-			if name == "" || name == "-" {
-				continue
-			}
-			val, found := obj[name]
-			if !found {
-				for k, kv := range obj {
-					if strings.EqualFold(k, name) {
-						val, found = kv, true
-						break
-					}
-				}
-			}
-			if found {
-				out[name] = coerce(val, f.Type)
-			}
-		}
-		return out
+		return coerceStruct(v, t)
 	}
 	return v
+}
+
+// coerceDecimal takes an amount as a number, a decimal string (blank: no
+// value) or a boolean (1 or 0).
+func coerceDecimal(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		return x
+	case string:
+		s := strings.TrimSpace(x)
+		if s == "" {
+			return nil
+		}
+		return s
+	case bool:
+		if x {
+			return json.Number("1")
+		}
+		return json.Number("0")
+	}
+	return v
+}
+
+// coerceString takes a string, or a number or boolean as its text.
+func coerceString(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return v
+}
+
+// coerceBool takes a boolean, a word such as "true", "yes" or "0", or a
+// number (non-zero is true).
+func coerceBool(v any) any {
+	switch x := v.(type) {
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true", "1", "yes", "y":
+			return true
+		case "false", "0", "no", "n", "":
+			return false
+		}
+	case json.Number:
+		f, err := x.Float64()
+		if err == nil {
+			return f != 0
+		}
+	}
+	return v
+}
+
+// coerceSlice coerces each element of a list; a single value where a list
+// of strings is expected becomes a list of one.
+func coerceSlice(v any, t reflect.Type) any {
+	arr, ok := v.([]any)
+	if !ok {
+		if t.Elem().Kind() == reflect.String {
+			return []any{coerce(v, t.Elem())}
+		}
+		return v
+	}
+	out := make([]any, len(arr))
+	for i, e := range arr {
+		out[i] = coerce(e, t.Elem())
+	}
+	return out
+}
+
+// coerceStruct keeps the keys of an object that name a field of t, in any
+// letter case (the exact name wins), under the field's JSON name.
+func coerceStruct(v any, t reflect.Type) any {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := make(map[string]any, len(obj))
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := strings.Split(f.Tag.Get("json"), ",")[0]
+		if name == "" || name == "-" {
+			continue
+		}
+		val, found := obj[name]
+		if !found {
+			for k, kv := range obj {
+				if strings.EqualFold(k, name) {
+					val, found = kv, true
+					break
+				}
+			}
+		}
+		if found {
+			out[name] = coerce(val, f.Type)
+		}
+	}
+	return out
 }
 
 // enum canonicalises an enum value given as a name in any case or as its

@@ -194,35 +194,12 @@ func (s *Sandbox) calculate(req *createReq, docType string) (avatax.TransactionM
 	if apiErr := validateLengths(req); apiErr != nil {
 		return avatax.TransactionModel{}, nil, apiErr
 	}
-	c := &calc{s: s, req: req, byKey: map[string]*docAddress{}, docType: docType}
-	c.date = normDate(req.Date, s.now())
-	c.taxDate = c.date
-	c.currency = strings.ToUpper(strings.TrimSpace(req.CurrencyCode))
-	if c.currency == "" {
-		c.currency = "USD"
-	}
-	docOverride := req.TaxOverride
-	if docOverride != nil && strings.EqualFold(docOverride.Type, "TaxDate") && docOverride.TaxDate != "" {
-		c.taxDate = normDate(docOverride.TaxDate, s.now())
-	}
-
-	// Document addresses, in AvaTax's order.
+	c := newCalc(s, req, docType)
 	var docAddrs addressesReq
 	if req.Addresses != nil {
 		docAddrs = *req.Addresses
 	}
-	type roleAddr struct {
-		role addrRole
-		a    *addressReq
-	}
-	checkComplete := func(list []roleAddr) *apiError {
-		for _, ra := range list {
-			if ra.a != nil && incomplete(ra.a) {
-				return errInvalidAddress(string(ra.role))
-			}
-		}
-		return nil
-	}
+	// Document addresses, in AvaTax's order.
 	docList := []roleAddr{{roleSingle, docAddrs.SingleLocation}, {roleShipFrom, docAddrs.ShipFrom}, {roleShipTo, docAddrs.ShipTo},
 		{rolePOO, docAddrs.PointOfOrderOrigin}, {rolePOA, docAddrs.PointOfOrderAcceptance}}
 	if apiErr := checkComplete(docList); apiErr != nil {
@@ -232,78 +209,14 @@ func (s *Sandbox) calculate(req *createReq, docType string) (avatax.TransactionM
 		c.address(ra.role, ra.a)
 	}
 
-	var docDiscountBase decimal.Decimal
-	for _, l := range req.Lines {
-		if l.Discounted && l.Amount != nil {
-			docDiscountBase = docDiscountBase.Add(l.Amount.Abs())
-		}
-	}
-	discount := zero
-	if req.Discount != nil {
-		discount = *req.Discount
-	}
-	// The document discount is spread over the discounted lines in
-	// proportion to their amounts; the last one takes the rounding rest.
-	lineDiscounts := make([]decimal.Decimal, len(req.Lines))
-	if !docDiscountBase.IsZero() && !discount.IsZero() {
-		left, last := discount, -1
-		for i, l := range req.Lines {
-			if l.Discounted && l.Amount != nil {
-				lineDiscounts[i] = money.Round2(discount.Mul(l.Amount.Abs()).Div(docDiscountBase))
-				left = left.Sub(lineDiscounts[i])
-				last = i
-			}
-		}
-		if last >= 0 {
-			lineDiscounts[last] = lineDiscounts[last].Add(left)
-		}
-	}
-
-	tm := avatax.TransactionModel{}
+	lineDiscounts := spreadDiscount(req)
 	lines := make([]lineResult, 0, len(req.Lines))
 	for i := range req.Lines {
 		l := &req.Lines[i]
-		var la addressesReq
-		if l.Addresses != nil {
-			la = *l.Addresses
-		}
-		lineList := []roleAddr{{roleSingle, la.SingleLocation}, {roleShipFrom, la.ShipFrom}, {roleShipTo, la.ShipTo}}
-		if apiErr := checkComplete(lineList); apiErr != nil {
+		fromDA, toDA, apiErr := c.lineAddresses(l, docAddrs)
+		if apiErr != nil {
 			return avatax.TransactionModel{}, nil, apiErr
 		}
-		// Effective addresses: the line's, else the document's.
-		single, from, to := la.SingleLocation, la.ShipFrom, la.ShipTo
-		if single == nil && from == nil && to == nil {
-			single, from, to = docAddrs.SingleLocation, docAddrs.ShipFrom, docAddrs.ShipTo
-		}
-		if from == nil {
-			from = docAddrs.ShipFrom
-		}
-		if to == nil {
-			to = docAddrs.ShipTo
-		}
-		var fromDA, toDA *docAddress
-		if single != nil && from == nil && to == nil || (la.SingleLocation != nil) {
-			fromDA = c.address(roleSingle, single)
-			toDA = fromDA
-		} else {
-			if from == nil && to == nil && single != nil {
-				from, to = single, single
-			}
-			fromDA = c.address(roleShipFrom, from)
-			toDA = c.address(roleShipTo, to)
-			if fromDA == nil {
-				fromDA = toDA
-			}
-			if toDA == nil {
-				toDA = fromDA
-			}
-		}
-		if toDA == nil {
-			return avatax.TransactionModel{}, nil, newError(400, "NotEnoughAddressesInfo", "This transaction does not have enough address information.",
-				"A transaction must have either a SingleLocation address or both ShipFrom and ShipTo addresses.", "IncorrectData")
-		}
-
 		lr, apiErr := c.line(i, l, fromDA, toDA, lineDiscounts[i])
 		if apiErr != nil {
 			return avatax.TransactionModel{}, nil, apiErr
@@ -312,11 +225,124 @@ func (s *Sandbox) calculate(req *createReq, docType string) (avatax.TransactionM
 	}
 	// Document-level TaxAmount override: distribute over lines by their
 	// calculated tax (or amount when no tax was calculated).
-	if docOverride != nil && strings.EqualFold(docOverride.Type, "TaxAmount") && docOverride.TaxAmount != nil {
-		distributeDocOverride(lines, *docOverride)
+	if ov := req.TaxOverride; ov != nil && strings.EqualFold(ov.Type, "TaxAmount") && ov.TaxAmount != nil {
+		distributeDocOverride(lines, *ov)
 	}
+	tm := c.document(lines)
+	ex := c.extras(&tm, lines, docAddrs)
+	return tm, ex, nil
+}
 
-	// Totals.
+// newCalc starts a calculation: the document's dates and currency.
+func newCalc(s *Sandbox, req *createReq, docType string) *calc {
+	c := &calc{s: s, req: req, byKey: map[string]*docAddress{}, docType: docType}
+	c.date = normDate(req.Date, s.now())
+	c.taxDate = c.date
+	c.currency = strings.ToUpper(strings.TrimSpace(req.CurrencyCode))
+	if c.currency == "" {
+		c.currency = "USD"
+	}
+	if ov := req.TaxOverride; ov != nil && strings.EqualFold(ov.Type, "TaxDate") && ov.TaxDate != "" {
+		c.taxDate = normDate(ov.TaxDate, s.now())
+	}
+	return c
+}
+
+// roleAddr is an address of a request in the role it was given.
+type roleAddr struct {
+	role addrRole
+	a    *addressReq
+}
+
+// checkComplete refuses the first address AvaTax could not locate.
+func checkComplete(list []roleAddr) *apiError {
+	for _, ra := range list {
+		if ra.a != nil && incomplete(ra.a) {
+			return errInvalidAddress(string(ra.role))
+		}
+	}
+	return nil
+}
+
+// spreadDiscount spreads the document discount over the discounted lines
+// in proportion to their amounts; the last one takes the rounding rest.
+func spreadDiscount(req *createReq) []decimal.Decimal {
+	var base decimal.Decimal
+	for _, l := range req.Lines {
+		if l.Discounted && l.Amount != nil {
+			base = base.Add(l.Amount.Abs())
+		}
+	}
+	discount := zero
+	if req.Discount != nil {
+		discount = *req.Discount
+	}
+	out := make([]decimal.Decimal, len(req.Lines))
+	if base.IsZero() || discount.IsZero() {
+		return out
+	}
+	left, last := discount, -1
+	for i, l := range req.Lines {
+		if l.Discounted && l.Amount != nil {
+			out[i] = money.Round2(discount.Mul(l.Amount.Abs()).Div(base))
+			left = left.Sub(out[i])
+			last = i
+		}
+	}
+	if last >= 0 {
+		out[last] = out[last].Add(left)
+	}
+	return out
+}
+
+// lineAddresses returns the origin and destination of a line: its own
+// addresses, else the document's.
+func (c *calc) lineAddresses(l *lineReq, docAddrs addressesReq) (fromDA, toDA *docAddress, apiErr *apiError) {
+	var la addressesReq
+	if l.Addresses != nil {
+		la = *l.Addresses
+	}
+	if apiErr := checkComplete([]roleAddr{{roleSingle, la.SingleLocation}, {roleShipFrom, la.ShipFrom}, {roleShipTo, la.ShipTo}}); apiErr != nil {
+		return nil, nil, apiErr
+	}
+	single, from, to := la.SingleLocation, la.ShipFrom, la.ShipTo
+	if single == nil && from == nil && to == nil {
+		single, from, to = docAddrs.SingleLocation, docAddrs.ShipFrom, docAddrs.ShipTo
+	}
+	if from == nil {
+		from = docAddrs.ShipFrom
+	}
+	if to == nil {
+		to = docAddrs.ShipTo
+	}
+	if single != nil && from == nil && to == nil || (la.SingleLocation != nil) {
+		fromDA = c.address(roleSingle, single)
+		toDA = fromDA
+	} else {
+		if from == nil && to == nil && single != nil {
+			from, to = single, single
+		}
+		fromDA = c.address(roleShipFrom, from)
+		toDA = c.address(roleShipTo, to)
+		if fromDA == nil {
+			fromDA = toDA
+		}
+		if toDA == nil {
+			toDA = fromDA
+		}
+	}
+	if toDA == nil {
+		return nil, nil, newError(400, "NotEnoughAddressesInfo", "This transaction does not have enough address information.",
+			"A transaction must have either a SingleLocation address or both ShipFrom and ShipTo addresses.", "IncorrectData")
+	}
+	return fromDA, toDA, nil
+}
+
+// document sums the lines into a document and fills its header from the
+// request.
+func (c *calc) document(lines []lineResult) avatax.TransactionModel {
+	req := c.req
+	tm := avatax.TransactionModel{}
 	tm.Lines = make([]avatax.TransactionLineModel, 0, len(lines))
 	for _, lr := range lines {
 		lm := lr.model
@@ -330,10 +356,9 @@ func (s *Sandbox) calculate(req *createReq, docType string) (avatax.TransactionM
 	}
 	tm.Summary = summarize(tm.Lines)
 
-	// Header.
 	tm.Code = req.Code
 	tm.Date = c.date
-	tm.Type = docType
+	tm.Type = c.docType
 	tm.CurrencyCode = c.currency
 	tm.CustomerUsageType = req.CustomerUsageType
 	tm.EntityUseCode = req.EntityUseCode
@@ -348,15 +373,15 @@ func (s *Sandbox) calculate(req *createReq, docType string) (avatax.TransactionM
 	tm.TaxOverrideType = "None"
 	zeroAmt := zero
 	tm.TaxOverrideAmount = &zeroAmt
-	if docOverride != nil {
-		if t, ok := taxOverrideTypes.parse(docOverride.Type); ok {
+	if ov := req.TaxOverride; ov != nil {
+		if t, ok := taxOverrideTypes.parse(ov.Type); ok {
 			tm.TaxOverrideType = t
 		}
-		if docOverride.TaxAmount != nil {
-			amt := *docOverride.TaxAmount
+		if ov.TaxAmount != nil {
+			amt := *ov.TaxAmount
 			tm.TaxOverrideAmount = &amt
 		}
-		tm.TaxOverrideReason = docOverride.Reason
+		tm.TaxOverrideReason = ov.Reason
 	}
 	tm.AdjustmentReason = "NotAdjusted"
 	tm.SoftwareVersion = softwareVersion
@@ -378,6 +403,13 @@ func (s *Sandbox) calculate(req *createReq, docType string) (avatax.TransactionM
 			tm.Region = strings.ToUpper(to.in.Region)
 		}
 	}
+	return tm
+}
+
+// extras adds the document's addresses to tm and returns what its wire
+// form needs beyond the model: the role of each address and of each line's.
+func (c *calc) extras(tm *avatax.TransactionModel, lines []lineResult, docAddrs addressesReq) *docExtras {
+	req := c.req
 	ex := &docExtras{
 		DocFrom: -1, DocTo: -1,
 		BusinessIdentificationNo: req.BusinessIdentificationNo,
@@ -418,7 +450,7 @@ func (s *Sandbox) calculate(req *createReq, docType string) (avatax.TransactionM
 			ex.DocTo = ex.Lines[0].To
 		}
 	}
-	return tm, ex, nil
+	return ex
 }
 
 func (c *calc) byKeyOf(a *addressReq) *docAddress {
@@ -466,7 +498,10 @@ func taxRegionID(p *place) int64 {
 
 // line computes one line.
 func (c *calc) line(i int, l *lineReq, fromDA, toDA *docAddress, discount decimal.Decimal) (lineResult, *apiError) {
-	req := c.req
+	src, apiErr := c.source(fromDA, toDA)
+	if apiErr != nil {
+		return lineResult{}, apiErr
+	}
 	number := l.Number
 	if number == "" {
 		number = strconv.Itoa(i + 1)
@@ -488,26 +523,67 @@ func (c *calc) line(i int, l *lineReq, fromDA, toDA *docAddress, discount decima
 	if ov != nil && strings.EqualFold(ov.Type, "TaxDate") && ov.TaxDate != "" {
 		taxDate = normDate(ov.TaxDate, c.s.now())
 	}
+	exemptNo, entityUse, exempt := c.exemption(l)
+	nonTaxable := taxCode == "NT" || clothingExempt(src.place, taxCode, amount, qty)
 
-	// Sourcing: which address's jurisdictions apply.
+	lm := avatax.TransactionLineModel{
+		LineNumber: number, Description: l.Description, ItemCode: l.ItemCode, Quantity: qty,
+		Ref1: l.Ref1, Ref2: l.Ref2, ReportingDate: c.date, Sourcing: src.sourcing, TaxCode: taxCode,
+		TaxCodeID: taxCodeID(taxCode), TaxDate: taxDate, TaxIncluded: l.TaxIncluded, HSCode: l.HSCode,
+		DiscountAmount: discount, EntityUseCode: entityUse, ExemptNo: exemptNo, CustomerUsageType: l.CustomerUsageType,
+		TaxOverrideType: "None", IsItemTaxable: !nonTaxable,
+	}
+	zeroAmt := zero
+	lm.TaxOverrideAmount = &zeroAmt
+	taxLine(&lm, src, fromDA, amount, discount, exempt, nonTaxable)
+
+	// Line-level TaxAmount override.
+	if ov != nil {
+		if t, ok := taxOverrideTypes.parse(ov.Type); ok {
+			lm.TaxOverrideType = t
+		}
+		lm.TaxOverrideReason = ov.Reason
+		if strings.EqualFold(ov.Type, "TaxAmount") && ov.TaxAmount != nil {
+			applyLineOverride(&lm, *ov.TaxAmount)
+		}
+	}
+	return lineResult{model: lm, from: fromDA, to: toDA, tax: src.da}, nil
+}
+
+// lineSource is where a line is taxed.
+type lineSource struct {
+	sourcing string      // "Destination" or "Origin"
+	place    *place      // whose jurisdictions apply; nil for a country without a table
+	da       *docAddress // the address of place
+	rows     []jurisRow  // the rates that apply
+}
+
+// source decides which address's jurisdictions tax a line: the
+// destination's, the origin's within an origin-based US state, or, for a
+// cross-border supply between two VAT countries, the origin's at zero rate.
+func (c *calc) source(fromDA, toDA *docAddress) (lineSource, *apiError) {
 	toPlace, apiErr := c.locate(toDA)
 	if apiErr != nil {
-		return lineResult{}, apiErr
+		return lineSource{}, apiErr
 	}
-	sourcing := "Destination"
-	taxPlace, taxDA := toPlace, toDA
-	var rowsOverride []jurisRow
+	src := lineSource{sourcing: "Destination", place: toPlace, da: toDA}
+	if toPlace != nil {
+		src.rows = toPlace.Rows
+	}
 	if toPlace != nil && toPlace.Country == "US" && usRegions[toPlace.Region].Origin {
 		if fromDA == toDA {
-			sourcing = "Origin"
+			src.sourcing = "Origin"
 		} else if fromDA != nil {
 			if fp, _ := lookupPlace(&fromDA.in, fromDA.index, string(fromDA.role)); fp != nil && fp.Region == toPlace.Region {
 				// Only the shipFrom is validated when it decides the tax.
 				fromPlace, apiErr := c.locate(fromDA)
 				if apiErr != nil {
-					return lineResult{}, apiErr
+					return lineSource{}, apiErr
 				}
-				sourcing, taxPlace, taxDA = "Origin", fromPlace, fromDA
+				src = lineSource{sourcing: "Origin", place: fromPlace, da: fromDA}
+				if fromPlace != nil {
+					src.rows = fromPlace.Rows
+				}
 			}
 		}
 	}
@@ -517,54 +593,47 @@ func (c *calc) line(i int, l *lineReq, fromDA, toDA *docAddress, discount decima
 		if fp, _ := lookupPlace(&fromDA.in, fromDA.index, string(fromDA.role)); fp != nil && fp.Country != toPlace.Country {
 			if _, ok := vatCountries[fp.Country]; ok {
 				fromDA.place = fp
-				sourcing, taxPlace, taxDA = "Origin", fp, fromDA
-				rowsOverride = zeroRated(fp)
+				src = lineSource{sourcing: "Origin", place: fp, da: fromDA, rows: zeroRated(fp)}
 				c.crossBorder = true
 			}
 		}
 	}
+	return src, nil
+}
 
-	// Exemption.
-	exemptNo := firstNonEmpty(req.ExemptionNo)
-	entityUse := firstNonEmpty(l.EntityUseCode, l.CustomerUsageType, req.EntityUseCode, req.CustomerUsageType)
-	exempt := exemptNo != "" || entityUse != "" || (ov != nil && strings.EqualFold(ov.Type, "Exemption")) ||
+// exemption tells whether a line is exempt, and by which exemption number
+// and entity use code.
+func (c *calc) exemption(l *lineReq) (exemptNo, entityUse string, exempt bool) {
+	req, ov := c.req, l.TaxOverride
+	exemptNo = firstNonEmpty(req.ExemptionNo)
+	entityUse = firstNonEmpty(l.EntityUseCode, l.CustomerUsageType, req.EntityUseCode, req.CustomerUsageType)
+	exempt = exemptNo != "" || entityUse != "" || (ov != nil && strings.EqualFold(ov.Type, "Exemption")) ||
 		(req.TaxOverride != nil && strings.EqualFold(req.TaxOverride.Type, "Exemption"))
 	if l.ExemptionCode != "" {
 		exemptNo, exempt = l.ExemptionCode, true
 	}
+	return exemptNo, entityUse, exempt
+}
 
-	nonTaxable := taxCode == "NT"
-	if taxPlace != nil && taxPlace.Country == "US" && isClothing(taxCode) {
-		info := usRegions[taxPlace.Region]
-		if info.ClothingExempt && (info.ClothingExemptUpTo.IsZero() || amount.Abs().Div(qty).LessThanOrEqual(info.ClothingExemptUpTo)) {
-			nonTaxable = true
-		}
+// clothingExempt reports whether a US state exempts a clothing line (up to
+// a unit price, in some states).
+func clothingExempt(p *place, taxCode string, amount, qty decimal.Decimal) bool {
+	if p == nil || p.Country != "US" || !isClothing(taxCode) {
+		return false
 	}
+	info := usRegions[p.Region]
+	return info.ClothingExempt && (info.ClothingExemptUpTo.IsZero() || amount.Abs().Div(qty).LessThanOrEqual(info.ClothingExemptUpTo))
+}
 
-	var rows []jurisRow
-	if taxPlace != nil {
-		rows = taxPlace.Rows
-	}
-	if rowsOverride != nil {
-		rows = rowsOverride
-	}
+// taxLine computes a line's taxable amount, its tax per jurisdiction row
+// (the details) and its tax.
+func taxLine(lm *avatax.TransactionLineModel, src lineSource, fromDA *docAddress, amount, discount decimal.Decimal, exempt, nonTaxable bool) {
 	totalRate := zero
-	for _, r := range rows {
+	for _, r := range src.rows {
 		totalRate = totalRate.Add(r.Rate)
 	}
-
 	base := amount.Sub(discount)
 	lineAmount := amount
-	lm := avatax.TransactionLineModel{
-		LineNumber: number, Description: l.Description, ItemCode: l.ItemCode, Quantity: qty,
-		Ref1: l.Ref1, Ref2: l.Ref2, ReportingDate: c.date, Sourcing: sourcing, TaxCode: taxCode,
-		TaxCodeID: taxCodeID(taxCode), TaxDate: taxDate, TaxIncluded: l.TaxIncluded, HSCode: l.HSCode,
-		DiscountAmount: discount, EntityUseCode: entityUse, ExemptNo: exemptNo, CustomerUsageType: l.CustomerUsageType,
-		TaxOverrideType: "None", IsItemTaxable: !nonTaxable,
-	}
-	zeroAmt := zero
-	lm.TaxOverrideAmount = &zeroAmt
-
 	taxable := base
 	switch {
 	case exempt:
@@ -573,20 +642,21 @@ func (c *calc) line(i int, l *lineReq, fromDA, toDA *docAddress, discount decima
 	case nonTaxable:
 		taxable = zero
 	}
-	if l.TaxIncluded && !exempt && !nonTaxable && !totalRate.IsZero() {
+	taxIncluded := lm.TaxIncluded && !exempt && !nonTaxable
+	if taxIncluded && !totalRate.IsZero() {
 		taxable = money.Round2(base.Div(decimal.NewFromInt(1).Add(totalRate)))
 		lineAmount = amount.Sub(base.Sub(taxable))
 	}
 
 	var details []avatax.TransactionLineDetailModel // stays nil without rows: no "details" on the wire
-	if len(rows) > 0 {
-		details = make([]avatax.TransactionLineDetailModel, 0, len(rows))
+	if len(src.rows) > 0 {
+		details = make([]avatax.TransactionLineDetailModel, 0, len(src.rows))
 	}
 	lineTax := zero
-	for _, r := range rows {
+	for _, r := range src.rows {
 		dt := avatax.TransactionLineDetailModel{
 			Country: r.Country, Region: r.Region, JurisCode: r.Code, JurisName: r.Name, JurisType: r.Type,
-			JurisdictionType: r.jurisdictionType(), Rate: r.Rate, Sourcing: sourcing, TaxType: r.TaxType,
+			JurisdictionType: r.jurisdictionType(), Rate: r.Rate, Sourcing: src.sourcing, TaxType: r.TaxType,
 			TaxName: r.TaxName,
 			InState: fromDA != nil && fromDA.place != nil && fromDA.place.Region == r.Region,
 		}
@@ -604,7 +674,7 @@ func (c *calc) line(i int, l *lineReq, fromDA, toDA *docAddress, discount decima
 		lineTax = lineTax.Add(dt.Tax)
 		details = append(details, dt)
 	}
-	if l.TaxIncluded && !exempt && !nonTaxable && len(details) > 0 {
+	if taxIncluded && len(details) > 0 {
 		// The line tax is exactly amount − taxable; the rounding difference
 		// goes to the first (state) detail.
 		want := base.Sub(taxable)
@@ -619,18 +689,6 @@ func (c *calc) line(i int, l *lineReq, fromDA, toDA *docAddress, discount decima
 	lm.TaxCalculated = lineTax
 	lm.TaxableAmount = taxable
 	lm.LineAmount = lineAmount
-
-	// Line-level TaxAmount override.
-	if ov != nil {
-		if t, ok := taxOverrideTypes.parse(ov.Type); ok {
-			lm.TaxOverrideType = t
-		}
-		lm.TaxOverrideReason = ov.Reason
-		if strings.EqualFold(ov.Type, "TaxAmount") && ov.TaxAmount != nil {
-			applyLineOverride(&lm, *ov.TaxAmount)
-		}
-	}
-	return lineResult{model: lm, from: fromDA, to: toDA, tax: taxDA}, nil
 }
 
 // applyLineOverride forces a line's tax to amount, spreading it over the

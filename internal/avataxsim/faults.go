@@ -138,80 +138,108 @@ type faultDecision struct {
 	retryAfter time.Duration
 }
 
-// decideFault applies latency and picks a fault for a request.
+// decideFault applies latency and picks a fault for a request. It reports
+// false when the client went away while it waited.
 func (s *Sandbox) decideFault(r *http.Request, rt route) (faultDecision, bool) {
 	f := s.faultConfig()
-	fs := s.faults
-
-	delay := f.Latency + fs.jitter(f.LatencyJitter)
-	if v := strings.TrimSpace(r.Header.Get(HeaderLatency)); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			delay += d
-		} else if ms, err := strconv.Atoi(v); err == nil {
-			delay += time.Duration(ms) * time.Millisecond
-		}
-	}
-	if delay > 0 && !sleepCtx(r, delay) {
+	if delay := f.Latency + s.faults.jitter(f.LatencyJitter) + headerLatency(r); delay > 0 && !sleepCtx(r, delay) {
 		return faultDecision{}, false
 	}
-
-	if v := strings.ToLower(strings.TrimSpace(r.Header.Get(HeaderFault))); v != "" {
-		d := faultDecision{}
-		switch v {
-		case "429", "500", "503", "hang", "timeout":
-			d.kind = v
-		case "500-after", "503-after":
-			d.kind, d.after = v[:3], true
-		default:
-			return faultDecision{}, true
-		}
-		if d.kind == "429" {
-			d.retryAfter = time.Second
-			if ra, err := strconv.Atoi(r.Header.Get(HeaderRetryAfter)); err == nil && ra >= 0 {
-				d.retryAfter = time.Duration(ra) * time.Second
-			}
-		}
+	if d, ok := headerFault(r); ok {
 		return d, true
 	}
 	if rt.anonymous {
 		return faultDecision{}, true
 	}
+	if d, over := s.faults.overQuota(f, accountOf(r)); over {
+		return d, true
+	}
+	return s.faults.randomFault(f), true
+}
 
-	// Per-account quota.
-	if f.RateLimit > 0 {
-		window := f.RateWindow
-		if window <= 0 {
-			window = time.Second
-		}
-		account := accountOf(r)
-		now := time.Now()
-		fs.mu.Lock()
-		w := fs.windows[account]
-		if w == nil || now.Sub(w.start) >= window {
-			w = &rateWindow{start: now}
-			fs.windows[account] = w
-		}
-		w.count++
-		over := w.count > f.RateLimit
-		left := window - now.Sub(w.start)
-		fs.mu.Unlock()
-		if over {
-			ra := f.RetryAfter
-			if ra == 0 {
-				ra = left
-			}
-			return faultDecision{kind: "429", retryAfter: ra}, true
+// headerLatency is the latency a request asks for in HeaderLatency.
+func headerLatency(r *http.Request) time.Duration {
+	v := strings.TrimSpace(r.Header.Get(HeaderLatency))
+	if v == "" {
+		return 0
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return d
+	}
+	if ms, err := strconv.Atoi(v); err == nil {
+		return time.Duration(ms) * time.Millisecond
+	}
+	return 0
+}
+
+// headerFault is the fault a request forces with HeaderFault, if any; an
+// unknown value forces none and spares the request random faults too.
+func headerFault(r *http.Request) (faultDecision, bool) {
+	v := strings.ToLower(strings.TrimSpace(r.Header.Get(HeaderFault)))
+	if v == "" {
+		return faultDecision{}, false
+	}
+	d := faultDecision{}
+	switch v {
+	case "429", "500", "503", "hang", "timeout":
+		d.kind = v
+	case "500-after", "503-after":
+		d.kind, d.after = v[:3], true
+	default:
+		return faultDecision{}, true
+	}
+	if d.kind == "429" {
+		d.retryAfter = time.Second
+		if ra, err := strconv.Atoi(r.Header.Get(HeaderRetryAfter)); err == nil && ra >= 0 {
+			d.retryAfter = time.Duration(ra) * time.Second
 		}
 	}
+	return d, true
+}
+
+// overQuota counts a request against its account's quota and returns the
+// 429 when the quota of the current window is spent.
+func (fs *faultState) overQuota(f Faults, account string) (faultDecision, bool) {
+	if f.RateLimit <= 0 {
+		return faultDecision{}, false
+	}
+	window := f.RateWindow
+	if window <= 0 {
+		window = time.Second
+	}
+	now := time.Now()
+	fs.mu.Lock()
+	w := fs.windows[account]
+	if w == nil || now.Sub(w.start) >= window {
+		w = &rateWindow{start: now}
+		fs.windows[account] = w
+	}
+	w.count++
+	over := w.count > f.RateLimit
+	left := window - now.Sub(w.start)
+	fs.mu.Unlock()
+	if !over {
+		return faultDecision{}, false
+	}
+	ra := f.RetryAfter
+	if ra == 0 {
+		ra = left
+	}
+	return faultDecision{kind: "429", retryAfter: ra}, true
+}
+
+// randomFault draws the random faults of the configuration: a 429 storm,
+// a hang, or a server error (after the request took effect, sometimes).
+func (fs *faultState) randomFault(f Faults) faultDecision {
 	if fs.chance(f.TooManyRequestsRate) {
 		ra := f.RetryAfter
 		if ra == 0 {
 			ra = time.Second
 		}
-		return faultDecision{kind: "429", retryAfter: ra}, true
+		return faultDecision{kind: "429", retryAfter: ra}
 	}
 	if fs.chance(f.HangRate) {
-		return faultDecision{kind: "hang"}, true
+		return faultDecision{kind: "hang"}
 	}
 	if fs.chance(f.ErrorRate) {
 		d := faultDecision{kind: "500"}
@@ -219,9 +247,9 @@ func (s *Sandbox) decideFault(r *http.Request, rt route) (faultDecision, bool) {
 			d.kind = "503"
 		}
 		d.after = fs.chance(f.AfterEffectRate)
-		return d, true
+		return d
 	}
-	return faultDecision{}, true
+	return faultDecision{}
 }
 
 func accountOf(r *http.Request) string {

@@ -9,6 +9,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/avatax"
 )
 
+// renderOpts says which parts of a document an answer carries.
 type renderOpts struct {
 	include  string
 	history  []docVersion // rendered as "history" when non-nil
@@ -35,7 +36,46 @@ func render(v docVersion, o renderOpts) *transactionWire {
 		shaped = applyInclude(tm, o.include)
 	}
 
-	w := &transactionWire{
+	w := renderHeader(tm, ex, addrID)
+	if shaped.Lines != nil {
+		lines := make([]lineWire, len(shaped.Lines))
+		for i, l := range shaped.Lines {
+			le := lineExtras{From: ex.DocFrom, To: ex.DocTo, Tax: ex.DocTo}
+			if i < len(ex.Lines) {
+				le = ex.Lines[i]
+			}
+			renderLine(&lines[i], l, le, tm, addrID)
+		}
+		w.Lines = &lines
+	}
+	if shaped.Addresses != nil {
+		w.Addresses = renderAddresses(shaped.Addresses)
+	}
+	w.LocationTypes = locationTypes(tm.ID, ex, addrID)
+	inc := parseInclude(o.include)
+	if o.include == "" || inc["summary"] || inc["summaryonly"] {
+		w.Summary = renderSummary(tm.Summary)
+	} else {
+		w.Summary = make([]summaryWire, 0, len(tm.Summary))
+	}
+	w.Messages = messagesFor(tm, ex)
+	if ex.CrossBorder {
+		w.InvoiceMessages = invoiceMessages(tm)
+	}
+	if o.history != nil {
+		h := make([]transactionWire, len(o.history))
+		for i, hv := range o.history {
+			h[i] = *render(hv, renderOpts{listItem: true})
+		}
+		w.History = &h
+	}
+	return w
+}
+
+// renderHeader returns the wire form of a document without its lines,
+// addresses, location types, summary and messages.
+func renderHeader(tm avatax.TransactionModel, ex *docExtras, addrID func(int) int64) *transactionWire {
+	return &transactionWire{
 		AdjustmentDescription:     tm.AdjustmentDescription,
 		AdjustmentReason:          tm.AdjustmentReason,
 		BatchCode:                 tm.BatchCode,
@@ -86,31 +126,24 @@ func render(v docVersion, o renderOpts) *transactionWire {
 		Type:                      tm.Type,
 		Version:                   tm.Version,
 	}
+}
 
-	if shaped.Lines != nil {
-		lines := make([]lineWire, len(shaped.Lines))
-		for i, l := range shaped.Lines {
-			le := lineExtras{From: ex.DocFrom, To: ex.DocTo, Tax: ex.DocTo}
-			if i < len(ex.Lines) {
-				le = ex.Lines[i]
-			}
-			renderLine(&lines[i], l, le, tm, addrID)
+// renderAddresses returns the wire form of a document's addresses.
+func renderAddresses(as []avatax.TransactionAddressModel) *[]addressWire {
+	addrs := make([]addressWire, len(as))
+	for i, a := range as {
+		addrs[i] = addressWire{
+			BoundaryLevel: a.BoundaryLevel, City: a.City, Country: a.Country, ID: a.ID, Latitude: a.Latitude,
+			Line1: a.Line1, Line2: a.Line2, Line3: a.Line3, Longitude: a.Longitude, PostalCode: a.PostalCode,
+			Region: a.Region, TaxRegionID: a.TaxRegionID, TaxRegionIDAv: a.TaxRegionID, TransactionID: a.TransactionID,
 		}
-		w.Lines = &lines
 	}
-	if shaped.Addresses != nil {
-		addrs := make([]addressWire, len(shaped.Addresses))
-		for i, a := range shaped.Addresses {
-			addrs[i] = addressWire{
-				BoundaryLevel: a.BoundaryLevel, City: a.City, Country: a.Country, ID: a.ID, Latitude: a.Latitude,
-				Line1: a.Line1, Line2: a.Line2, Line3: a.Line3, Longitude: a.Longitude, PostalCode: a.PostalCode,
-				Region: a.Region, TaxRegionID: a.TaxRegionID, TaxRegionIDAv: a.TaxRegionID, TransactionID: a.TransactionID,
-			}
-		}
-		w.Addresses = &addrs
-	}
-	// Location types of the document.
-	w.LocationTypes = make([]locationTypeWire, 0, 2)
+	return &addrs
+}
+
+// locationTypes names the roles of a document's origin and destination.
+func locationTypes(docID int64, ex *docExtras, addrID func(int) int64) []locationTypeWire {
+	out := make([]locationTypeWire, 0, 2)
 	for _, lt := range [...]struct {
 		code string
 		i    int
@@ -118,39 +151,29 @@ func render(v docVersion, o renderOpts) *transactionWire {
 		if lt.i < 0 {
 			continue
 		}
-		w.LocationTypes = append(w.LocationTypes, locationTypeWire{
+		out = append(out, locationTypeWire{
 			DocumentAddressID:      addrID(lt.i),
-			DocumentID:             tm.ID,
-			DocumentLocationTypeID: tm.ID*10 + int64(len(w.LocationTypes)) + 1,
+			DocumentID:             docID,
+			DocumentLocationTypeID: docID*10 + int64(len(out)) + 1,
 			LocationTypeCode:       lt.code,
 		})
 	}
+	return out
+}
 
-	inc := parseInclude(o.include)
-	w.Summary = make([]summaryWire, 0, len(tm.Summary))
-	if o.include == "" || inc["summary"] || inc["summaryonly"] {
-		for _, s := range tm.Summary {
-			w.Summary = append(w.Summary, summaryWire{
-				Country: s.Country, Exemption: num(s.Exemption), JurisCode: s.JurisCode, JurisName: s.JurisName,
-				JurisType: s.JurisType, NonTaxable: num(s.NonTaxable), Rate: num(s.Rate), RateType: s.RateType,
-				RateTypeCode: rateTypeCode(s.RateType), Region: s.Region, Tax: num(s.Tax), TaxAuthorityType: 45,
-				TaxCalculated: num(s.TaxCalculated), TaxName: s.TaxName, TaxSubType: taxSubType(s.TaxType),
-				TaxType: s.TaxType, Taxable: num(s.Taxable),
-			})
-		}
+// renderSummary returns the wire form of a document's summary rows.
+func renderSummary(rows []avatax.TransactionSummary) []summaryWire {
+	out := make([]summaryWire, 0, len(rows))
+	for _, s := range rows {
+		out = append(out, summaryWire{
+			Country: s.Country, Exemption: num(s.Exemption), JurisCode: s.JurisCode, JurisName: s.JurisName,
+			JurisType: s.JurisType, NonTaxable: num(s.NonTaxable), Rate: num(s.Rate), RateType: s.RateType,
+			RateTypeCode: rateTypeCode(s.RateType), Region: s.Region, Tax: num(s.Tax), TaxAuthorityType: 45,
+			TaxCalculated: num(s.TaxCalculated), TaxName: s.TaxName, TaxSubType: taxSubType(s.TaxType),
+			TaxType: s.TaxType, Taxable: num(s.Taxable),
+		})
 	}
-	w.Messages = messagesFor(tm, ex)
-	if ex.CrossBorder {
-		w.InvoiceMessages = invoiceMessages(tm)
-	}
-	if o.history != nil {
-		h := make([]transactionWire, len(o.history))
-		for i, hv := range o.history {
-			h[i] = *render(hv, renderOpts{listItem: true})
-		}
-		w.History = &h
-	}
-	return w
+	return out
 }
 
 // renderLine fills the wire form of a line; tm is the whole document, whose
