@@ -34,7 +34,7 @@ import (
 // resolveGet answers GET addresses/resolve, the address in the query.
 func (s *Sandbox) resolveGet(req *request) (int, any, *apiError) {
 	q := req.query
-	in := addressReq{
+	in := avatax.AddressValidationInfo{
 		Line1: q["line1"], Line2: q["line2"], Line3: q["line3"], City: q["city"], Region: q["region"],
 		Country: q["country"], PostalCode: q["postalcode"], TextCase: q["textcase"],
 	}
@@ -56,7 +56,7 @@ func (s *Sandbox) resolveGet(req *request) (int, any, *apiError) {
 
 // resolvePost answers POST addresses/resolve, an AddressValidationInfo body.
 func (s *Sandbox) resolvePost(req *request) (int, any, *apiError) {
-	var in addressReq
+	var in avatax.AddressValidationInfo
 	empty, apiErr := decodeLenient(req.body, &in)
 	if apiErr != nil {
 		return 0, nil, apiErr
@@ -72,7 +72,7 @@ var (
 )
 
 // resolve answers addresses/resolve for an address.
-func (s *Sandbox) resolve(in addressReq) (int, any, *apiError) {
+func (s *Sandbox) resolve(in avatax.AddressValidationInfo) (int, any, *apiError) {
 	out, apiErr := resolveAddress(in)
 	if apiErr != nil {
 		return 0, nil, apiErr
@@ -92,7 +92,7 @@ func (s *Sandbox) resolve(in addressReq) (int, any, *apiError) {
 
 // resolveAddress validates an address by the rules above. Problems with
 // the address itself are messages of the answer, not errors.
-func resolveAddress(in addressReq) (avatax.AddressResolutionModel, *apiError) {
+func resolveAddress(in avatax.AddressValidationInfo) (avatax.AddressResolutionModel, *apiError) {
 	if len(in.PostalCode) > 11 {
 		return avatax.AddressResolutionModel{}, errStringLength("postalCode", 11)
 	}
@@ -151,7 +151,7 @@ func resolveAddress(in addressReq) (avatax.AddressResolutionModel, *apiError) {
 
 // placeOf finds the place of a US or Canadian address: by postal code, or
 // by city and region when a US address has none. It is nil elsewhere.
-func placeOf(country, postal string, in addressReq) *place {
+func placeOf(country, postal string, in avatax.AddressValidationInfo) *place {
 	switch country {
 	case "US":
 		if zip5(postal) != "" {

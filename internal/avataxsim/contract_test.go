@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/taxbridge/taxbridge/internal/avatax"
 )
 
 // The contract test: every request field the sandbox reads and every
@@ -99,13 +101,14 @@ func TestContractRequestModels(t *testing.T) {
 		{createReq{}, []string{"CreateTransactionModel"}},
 		{lineReq{}, []string{"LineItemModel"}},
 		{addressesReq{}, []string{"AddressesModel"}},
-		{addressReq{}, []string{"AddressLocationInfo", "AddressValidationInfo"}},
-		{taxOverride{}, []string{"TaxOverrideModel"}},
+		{avatax.AddressLocationInfo{}, []string{"AddressLocationInfo"}},
+		{avatax.AddressValidationInfo{}, []string{"AddressValidationInfo"}},
+		{avatax.TaxOverrideModel{}, []string{"TaxOverrideModel"}},
 		{createOrAdjustReq{}, []string{"CreateOrAdjustTransactionModel"}},
 		{adjustReq{}, []string{"AdjustTransactionModel"}},
 		{commitReq{}, []string{"CommitTransactionModel"}},
-		{voidReq{}, []string{"VoidTransactionModel"}},
-		{refundReq{}, []string{"RefundTransactionModel"}},
+		{avatax.VoidTransactionModel{}, []string{"VoidTransactionModel"}},
+		{avatax.RefundTransactionModel{}, []string{"RefundTransactionModel"}},
 		{lockReq{}, []string{"LockTransactionModel"}},
 		{changeCodeReq{}, []string{"ChangeTransactionCodeModel"}},
 		{verifyReq{}, []string{"VerifyTransactionModel"}},

@@ -16,9 +16,7 @@ import (
 // ("commit": "true", "amount": "30.00"), and enum values as names in any case
 // or as numbers. A request is first parsed into a generic tree, the tree is
 // coerced against the target Go type, and the result is decoded strictly.
-//
-// The request types below mirror avatax's request models with the extra
-// fields a client may send that the sandbox reads.
+// The request types are in requests.go.
 
 // decodeLenient decodes body into v (a pointer to one of the request types).
 // It reports whether the body was empty or JSON null.

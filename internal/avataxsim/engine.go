@@ -47,13 +47,13 @@ const (
 type docAddress struct {
 	index int
 	role  addrRole
-	in    addressReq
+	in    avatax.AddressLocationInfo
 	place *place // nil for countries without a table
 	err   *apiError
 	id    int64
 }
 
-func addrKey(a *addressReq) string {
+func addrKey(a *avatax.AddressLocationInfo) string {
 	return strings.ToUpper(strings.Join([]string{a.LocationCode, a.Line1, a.Line2, a.Line3, a.City, a.Region,
 		canonicalCountry(a.Country), strings.TrimSpace(a.PostalCode)}, "|"))
 }
@@ -72,7 +72,7 @@ type calc struct {
 	crossBorder bool
 }
 
-func (c *calc) address(role addrRole, a *addressReq) *docAddress {
+func (c *calc) address(role addrRole, a *avatax.AddressLocationInfo) *docAddress {
 	if a == nil {
 		return nil
 	}
@@ -89,7 +89,7 @@ func (c *calc) address(role addrRole, a *addressReq) *docAddress {
 // incomplete reports whether an address lacks what AvaTax needs to locate
 // it: a postal code, line1 + city + region, or coordinates (outside the US
 // and Canada a country is enough).
-func incomplete(a *addressReq) bool {
+func incomplete(a *avatax.AddressLocationInfo) bool {
 	if a.LocationCode != "" {
 		return false
 	}
@@ -121,7 +121,7 @@ func (c *calc) locate(da *docAddress) (*place, *apiError) {
 
 // lookupPlace resolves an address to a place of the jurisdiction table.
 // It returns (nil, nil) for countries without a table.
-func lookupPlace(a *addressReq, index int, role string) (*place, *apiError) {
+func lookupPlace(a *avatax.AddressLocationInfo, index int, role string) (*place, *apiError) {
 	refersTo := fmt.Sprintf("Addresses[%d]", index)
 	country := canonicalCountry(a.Country)
 	postal := strings.TrimSpace(a.PostalCode)
@@ -251,7 +251,7 @@ func newCalc(s *Sandbox, req *createReq, docType string) *calc {
 // roleAddr is an address of a request in the role it was given.
 type roleAddr struct {
 	role addrRole
-	a    *addressReq
+	a    *avatax.AddressLocationInfo
 }
 
 // checkComplete refuses the first address AvaTax could not locate.
@@ -453,7 +453,7 @@ func (c *calc) extras(tm *avatax.TransactionModel, lines []lineResult, docAddrs 
 	return ex
 }
 
-func (c *calc) byKeyOf(a *addressReq) *docAddress {
+func (c *calc) byKeyOf(a *avatax.AddressLocationInfo) *docAddress {
 	if a == nil {
 		return nil
 	}
@@ -722,7 +722,7 @@ func applyLineOverride(lm *avatax.TransactionLineModel, amount decimal.Decimal) 
 	}
 }
 
-func distributeDocOverride(lines []lineResult, ov taxOverride) {
+func distributeDocOverride(lines []lineResult, ov avatax.TaxOverrideModel) {
 	total := *ov.TaxAmount
 	weight := zero
 	useTax := true
@@ -832,7 +832,7 @@ func validateLengths(req *createReq) *apiError {
 		if a == nil {
 			return nil
 		}
-		for _, x := range []*addressReq{a.SingleLocation, a.ShipFrom, a.ShipTo, a.PointOfOrderOrigin, a.PointOfOrderAcceptance} {
+		for _, x := range []*avatax.AddressLocationInfo{a.SingleLocation, a.ShipFrom, a.ShipTo, a.PointOfOrderOrigin, a.PointOfOrderAcceptance} {
 			if x != nil && len(x.PostalCode) > 11 {
 				return errStringLength("postalCode", 11)
 			}

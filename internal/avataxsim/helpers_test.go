@@ -145,8 +145,5 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-type fetchResult struct {
-	Count    int                       `json:"@recordsetCount"`
-	Value    []avatax.TransactionModel `json:"value"`
-	NextLink string                    `json:"@nextLink"`
-}
+// fetchResult is a page of documents as list answers it.
+type fetchResult = avatax.FetchResult[avatax.TransactionModel]

@@ -16,7 +16,7 @@ func (s *Sandbox) taxRatesByPostalCode(req *request) (int, any, *apiError) {
 	if strings.TrimSpace(postal) == "" {
 		return 0, nil, errValueRequired("postalCode")
 	}
-	return s.taxRates(addressReq{Country: country, PostalCode: postal})
+	return s.taxRates(avatax.AddressLocationInfo{Country: country, PostalCode: postal})
 }
 
 // taxRatesByAddress answers from the jurisdiction table (US only); line1,
@@ -32,11 +32,11 @@ func (s *Sandbox) taxRatesByAddress(req *request) (int, any, *apiError) {
 			return 0, nil, errValueRequired(name)
 		}
 	}
-	return s.taxRates(addressReq{Line1: q["line1"], City: q["city"], Region: q["region"], PostalCode: q["postalcode"], Country: q["country"]})
+	return s.taxRates(avatax.AddressLocationInfo{Line1: q["line1"], City: q["city"], Region: q["region"], PostalCode: q["postalcode"], Country: q["country"]})
 }
 
 // taxRates sums the rates of an address's jurisdictions by type.
-func (s *Sandbox) taxRates(a addressReq) (int, any, *apiError) {
+func (s *Sandbox) taxRates(a avatax.AddressLocationInfo) (int, any, *apiError) {
 	if canonicalCountry(a.Country) != "US" {
 		return 0, nil, newError(http.StatusBadRequest, "InvalidCountry", "This API only supports the United States.",
 			"Tax rates by postal code are available for US addresses only.", "IncorrectData")

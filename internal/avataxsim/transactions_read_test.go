@@ -99,8 +99,8 @@ func TestListTransactions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
 			fr := list(tt.query)
-			if fr.Count != tt.wantCount || codes(fr) != tt.want || (fr.NextLink != "") != tt.wantNext {
-				t.Errorf("got %d %q next %q", fr.Count, codes(fr), fr.NextLink)
+			if fr.RecordsetCount != tt.wantCount || codes(fr) != tt.want || (fr.NextLink != "") != tt.wantNext {
+				t.Errorf("got %d %q next %q", fr.RecordsetCount, codes(fr), fr.NextLink)
 			}
 		})
 	}
@@ -114,11 +114,11 @@ func TestListTransactions(t *testing.T) {
 	}
 	// Without a date criterion only the last 30 days are listed.
 	clk.add(40 * 24 * time.Hour)
-	if fr := list(""); fr.Count != 0 {
-		t.Errorf("after 40 days: %d documents", fr.Count)
+	if fr := list(""); fr.RecordsetCount != 0 {
+		t.Errorf("after 40 days: %d documents", fr.RecordsetCount)
 	}
-	if fr := list("?$filter=" + url.QueryEscape("date ge '2024-01-01'")); fr.Count != 4 {
-		t.Errorf("with a date filter: %d documents", fr.Count)
+	if fr := list("?$filter=" + url.QueryEscape("date ge '2024-01-01'")); fr.RecordsetCount != 4 {
+		t.Errorf("with a date filter: %d documents", fr.RecordsetCount)
 	}
 	if r := e.call("GET", "/api/v2/companies/DEFAULT/transactions?$filter="+url.QueryEscape("status eq"), nil); r.status != 400 {
 		t.Errorf("bad filter: %d", r.status)

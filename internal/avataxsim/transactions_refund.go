@@ -55,8 +55,8 @@ func (s *Sandbox) refund(req *request) (int, any, *apiError) {
 
 // decodeRefund decodes and checks a refund request, and returns its refund
 // type (Full when none is given).
-func decodeRefund(body []byte) (refundReq, string, *apiError) {
-	var rr refundReq
+func decodeRefund(body []byte) (avatax.RefundTransactionModel, string, *apiError) {
+	var rr avatax.RefundTransactionModel
 	empty, apiErr := decodeLenient(body, &rr)
 	if apiErr != nil {
 		return rr, "", apiErr
@@ -129,7 +129,7 @@ func refundable(orig avatax.TransactionModel, refundLines []string) (map[string]
 
 // returnOf builds the ReturnInvoice (without ids or status) that refunds
 // origV: every line, or the selected ones of a Partial refund.
-func returnOf(origV docVersion, rr refundReq, refundType string, selected map[string]bool, code, refundDate string) docVersion {
+func returnOf(origV docVersion, rr avatax.RefundTransactionModel, refundType string, selected map[string]bool, code, refundDate string) docVersion {
 	orig := origV.tm
 	pct := decimal.NewFromInt(1)
 	if rr.RefundPercentage != nil {

@@ -220,7 +220,7 @@ func (s *Sandbox) commit(req *request) (int, any, *apiError) {
 // (DocDeleted deletes an uncommitted document, PostFailed unposts it,
 // AdjustmentCancelled undoes the last adjustment, others cancel it).
 func (s *Sandbox) void(req *request) (int, any, *apiError) {
-	var vr voidReq
+	var vr avatax.VoidTransactionModel
 	empty, apiErr := decodeLenient(req.body, &vr)
 	if apiErr != nil {
 		return 0, nil, apiErr

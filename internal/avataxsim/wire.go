@@ -4,12 +4,23 @@ import (
 	"encoding/json"
 )
 
-// The wire form of a transaction. avatax.TransactionModel holds the values
-// taxbridge uses; AvaTax answers carry many more fields (address ids,
-// location types, FIPS codes, reporting units, ...). The sandbox renders
-// the model into a JSON object and completes it with those fields so that a
-// client sees the same shape as from Avalara. docExtras keeps what the
-// model cannot hold.
+// The wire form of a transaction. The sandbox stores documents as the
+// client's avatax.TransactionModel, which holds the values taxbridge uses;
+// AvaTax answers carry many more fields (address ids, location types, FIPS
+// codes, reporting units, ...). The sandbox renders the model into the
+// structs below and completes it with those fields so that a client sees
+// the same shape as from Avalara. docExtras keeps what the model cannot
+// hold.
+//
+// The structs are not the client's models, nor can they be, because:
+//   - they have the fields the client ignores;
+//   - their keys are in sorted order (see below), the client's in the order
+//     of the API definition;
+//   - amounts are json.Number, formatted once by formatDecimal (amount.go):
+//     decimal.Decimal's MarshalJSON writes the same digits but costs far
+//     more across the hundreds of amounts of a document;
+//   - they write what AvaTax always sends (region, taxOverrideAmount,
+//     exemptNo of a line, ...) where the client's models omit an empty value.
 
 // docExtras is the per-version data behind the extra wire fields.
 type docExtras struct {
@@ -23,11 +34,13 @@ type docExtras struct {
 	CrossBorder              bool // a cross-border VAT supply: invoice messages apply
 }
 
+// lineExtras is the per-line data behind the extra wire fields of a line.
 type lineExtras struct {
 	From, To, Tax int  // address indexes, or -1
 	VAT           bool // taxed under a VAT regime
 }
 
+// clone copies ex deeply; a nil ex is a document without addresses.
 func (ex *docExtras) clone() *docExtras {
 	if ex == nil {
 		return &docExtras{DocFrom: -1, DocTo: -1}
@@ -291,8 +304,9 @@ type messageWire struct {
 	Summary  string `json:"summary"`
 }
 
-// storedMessageWire is a message stored on a document (AvaTaxMessage),
-// whose optional fields are left out when empty.
+// storedMessageWire is a message stored on a document: avatax.AvaTaxMessage
+// with the same fields left out when empty, but with its keys in sorted
+// order like every other object of a document.
 type storedMessageWire struct {
 	Details  string `json:"details,omitempty"`
 	RefersTo string `json:"refersTo,omitempty"`
