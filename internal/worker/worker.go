@@ -8,11 +8,9 @@ package worker
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -140,48 +138,4 @@ func New(records Records, pub Publisher, v *events.Validator, m *taxdoc.Mapper, 
 	}
 	w.sweepGauges.register(w.in.meter)
 	return w
-}
-
-// Run consumes until ctx is cancelled, then stops fetching, lets in-flight
-// events finish (drain) and returns. While the AvaTax circuit is open
-// (AvaTax refuses the credentials or keeps failing) it takes no event: it
-// drains what it has, probes AvaTax, and consumes again once it answers.
-func (w *Worker) Run(ctx context.Context, cons jetstream.Consumer) error {
-	work := context.WithoutCancel(ctx) // in-flight events finish after shutdown starts
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	if w.opts.Unfinished != nil {
-		wg.Go(func() { w.sweepLoop(ctx) })
-	}
-	w.probeAtStart(ctx)
-	for {
-		if w.waitClosed(ctx) != nil {
-			return nil
-		}
-		ccs, err := w.consume(ctx, work, cons)
-		if err != nil {
-			return err
-		}
-		st, changed := w.breaker.State()
-		if !st.Open {
-			select {
-			case <-ctx.Done():
-			case <-changed:
-			}
-		}
-		drain(ccs)
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
-}
-
-// drain stops the consumers and waits for the events they hold.
-func drain(ccs []jetstream.ConsumeContext) {
-	var wg sync.WaitGroup
-	for _, cc := range ccs {
-		cc.Drain()
-		wg.Go(func() { <-cc.Closed() })
-	}
-	wg.Wait()
 }
