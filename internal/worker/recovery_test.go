@@ -2,12 +2,16 @@ package worker_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +23,9 @@ import (
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/scenario"
 	"github.com/taxbridge/taxbridge/internal/store"
+	"github.com/taxbridge/taxbridge/internal/taxconfig"
+	"github.com/taxbridge/taxbridge/internal/taxdoc"
+	"github.com/taxbridge/taxbridge/internal/worker"
 	"github.com/taxbridge/taxbridge/internal/workertest"
 )
 
@@ -474,5 +481,75 @@ func TestRefundFinishedByAnotherEventIsAnsweredOnce(t *testing.T) {
 	}
 	if answers != 1 {
 		t.Errorf("%d answers to %s, want 1", answers, refund.ID)
+	}
+}
+
+// lostOutcome is the order records, losing the write of an outcome (as if
+// the process died right after publishing the result) while lose is set.
+type lostOutcome struct {
+	*store.Store
+	lose atomic.Bool
+}
+
+var errLost = errors.New("simulated crash: the outcome was not written")
+
+func (l *lostOutcome) Put(ctx context.Context, r *store.Record, rev uint64) (uint64, error) {
+	if l.lose.Load() && r.Intent == nil {
+		if cur, _, err := l.Store.Get(ctx, r.OrderID); err == nil && cur.Intent != nil {
+			return 0, errLost
+		}
+	}
+	return l.Store.Put(ctx, r, rev)
+}
+
+// TestResultPublishedOutcomeNotWritten: the result went out, the record
+// kept the intent. The next delivery, once the lease has passed, finds the
+// document, records the outcome and publishes the same result again under
+// the same id, which the stream drops: one document, one result.
+func TestResultPublishedOutcomeNotWritten(t *testing.T) {
+	const order = "WEB-LO"
+	r := newRig(t)
+	records := &lostOutcome{Store: r.Store}
+	cfg, err := taxconfig.Parse(taxconfig.Example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(records, bus.Publisher{JS: r.JS}, r.Validator, taxdoc.NewMapper(cfg), r.AvaTax,
+		worker.Options{IntentLease: r.lease, Now: r.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	deliver := func(e events.Envelope) error {
+		raw, _ := json.Marshal(e)
+		in, err := r.Validator.Inbound(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.Process(r.Ctx, &in)
+		return err
+	}
+	f := scenario.HomeDelivery(order)
+	paid, create := f.Events[0], f.Events[1]
+	if err := deliver(paid); err != nil {
+		t.Fatal(err)
+	}
+	records.lose.Store(true)
+	if err := deliver(create); !errors.Is(err, errLost) {
+		t.Fatalf("delivery: %v, want the lost outcome", err)
+	}
+	records.lose.Store(false)
+	if len(r.Results(order)) != 1 || r.Record(order).Intent == nil {
+		t.Fatalf("after the crash: %d results, intent %+v; want the result out and the intent kept", len(r.Results(order)), r.Record(order).Intent)
+	}
+	r.clock.Add(r.lease)
+	if err := deliver(create); err != nil {
+		t.Fatal(err)
+	}
+	rec := r.Record(order)
+	if rec.State != lifecycle.Uncommitted || rec.Intent != nil || !rec.HasSeen(create.ID) {
+		t.Errorf("record: state %s intent %+v, want uncommitted and done", rec.State, rec.Intent)
+	}
+	if n := len(r.Results(order)); n != 1 {
+		t.Errorf("%d results, want 1", n)
+	}
+	if calls := r.Sandbox.Calls()["createoradjust"]; calls != 1 {
+		t.Errorf("%d createoradjust calls, want 1", calls)
 	}
 }
