@@ -103,11 +103,12 @@ func runDemo(ctx context.Context, hold bool) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg, err := config.Load()
+	// The demo's own NATS and sandbox replace what the environment says,
+	// before the configuration is checked.
+	cfg, err := config.Load(func(c *config.Config) { demo.Configure(c, dir, hold) })
 	if err != nil {
 		return err
 	}
-	demo.Configure(cfg, dir, hold)
 	a, _, stop, err := startApp(ctx, cfg, logger(os.Getenv("TAXBRIDGE_DEMO_LOG")))
 	if err != nil {
 		return err

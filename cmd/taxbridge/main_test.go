@@ -17,6 +17,7 @@ func TestStopWhileWaitingForNATS(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
 	t.Setenv("TAXBRIDGE_NATS_URL", "nats://"+addr)
+	t.Setenv("TAXBRIDGE_AVATAX", "sandbox") // a NATS URL without AvaTax credentials is refused otherwise
 	t.Setenv("TAXBRIDGE_NATS_CONNECT_TIMEOUT", "0")
 	t.Setenv("TAXBRIDGE_HTTP_LISTEN", "")
 	t.Setenv("TAXBRIDGE_LOG_LEVEL", "error")

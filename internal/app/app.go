@@ -96,6 +96,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 			a.Close()
 		}
 	}()
+	// First, before anything starts: a configuration that would run the
+	// sandbox without asking for it is refused (config.AvaTaxService).
+	service, err := cfg.AvaTaxService()
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
 	if a.TaxConfig, err = taxconfig.Load(cfg.TaxConfigFile); err != nil {
 		return nil, err
 	}
@@ -103,7 +109,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
-	ava, err := a.avaTaxTarget(cfg)
+	ava, err := a.avaTaxTarget(cfg, service)
 	if err != nil {
 		return nil, err
 	}
@@ -227,9 +233,10 @@ type avaTax struct {
 	creds     avatax.Credentials
 }
 
-// avaTaxTarget picks Avalara's service or starts the built-in sandbox.
-func (a *App) avaTaxTarget(cfg *config.Config) (avaTax, error) {
-	if !cfg.UsesSandbox() {
+// avaTaxTarget describes Avalara's service, or starts the built-in
+// sandbox, as service (config.AvaTaxService) says.
+func (a *App) avaTaxTarget(cfg *config.Config, service string) (avaTax, error) {
+	if service == config.AvaTaxAvalara {
 		url := cfg.AvaTaxURL
 		if url == "" {
 			url = avatax.SandboxURL
@@ -241,7 +248,11 @@ func (a *App) avaTaxTarget(cfg *config.Config) (avaTax, error) {
 	if err != nil {
 		return avaTax{}, err
 	}
-	return avaTax{url: url, desc: "built-in AvaTax sandbox at " + url + " (no AvaTax credentials configured)",
+	why := "nothing configured"
+	if cfg.AvaTax == config.AvaTaxSandbox {
+		why = "TAXBRIDGE_AVATAX=sandbox"
+	}
+	return avaTax{url: url, desc: "built-in AvaTax sandbox at " + url + " (" + why + "; its tax is invented, never use it for real orders)",
 		creds: avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey}}, nil
 }
 

@@ -174,9 +174,12 @@ func TestNATSRestartIsLoggedOnce(t *testing.T) {
 }
 
 // remoteConfig is the default configuration against the NATS server at
-// url, waiting for it at most wait, with an HTTP listener of its own.
+// url, waiting for it at most wait, with an HTTP listener of its own and
+// the built-in AvaTax sandbox (asked for: a NATS URL without AvaTax
+// credentials is refused otherwise).
 func remoteConfig(t *testing.T, url, wait string) *config.Config {
 	t.Helper()
+	t.Setenv("TAXBRIDGE_AVATAX", "sandbox")
 	t.Setenv("TAXBRIDGE_NATS_URL", url)
 	t.Setenv("TAXBRIDGE_NATS_CONNECT_TIMEOUT", wait)
 	t.Setenv("TAXBRIDGE_HTTP_LISTEN", "127.0.0.1:"+strconv.Itoa(freePort(t)))

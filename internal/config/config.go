@@ -38,7 +38,9 @@ type Config struct {
 	// RecordMaxAge is the TTL of the per-order records.
 	RecordMaxAge time.Duration `envconfig:"RECORD_MAX_AGE" default:"0" desc:"how long an order's record in KV tax_orders is kept after its last change (at least 24h; 0: forever); it must outlive the order's last event, returns included, or a late event finds no record and is taken for a new order"`
 
-	AvaTaxURL        string `envconfig:"AVATAX_URL" desc:"AvaTax base URL, e.g. https://sandbox-rest.avatax.com; empty with no credentials: the built-in sandbox"`
+	// AvaTax chooses the AvaTax service; see AvaTaxService.
+	AvaTax           string `envconfig:"AVATAX" desc:"sandbox: the built-in AvaTax sandbox, which invents tax; avalara: Avalara's service, credentials required; empty: avalara, except with nothing configured at all (no NATS URL, tax configuration or credentials), which runs the sandbox"`
+	AvaTaxURL        string `envconfig:"AVATAX_URL" desc:"AvaTax base URL, e.g. https://sandbox-rest.avatax.com (the default with credentials); https://rest.avatax.com for production"`
 	AvaTaxAccountID  string `envconfig:"AVATAX_ACCOUNT_ID" desc:"AvaTax account id"`
 	AvaTaxLicenseKey string `envconfig:"AVATAX_LICENSE_KEY" desc:"AvaTax license key (or use TAXBRIDGE_AVATAX_LICENSE_KEY_FILE)"`
 	// AvaTaxLicenseKeyFile holds the license key, e.g. a mounted secret.
@@ -68,7 +70,9 @@ type Config struct {
 
 // Load reads the environment. Unlike envconfig alone it never falls back to
 // unprefixed variables and rejects set-but-invalid values with their name.
-func Load() (*Config, error) {
+// Each adjust, in order, changes the settings read before they are
+// validated (taxbridge demo replaces NATS and AvaTax with its own).
+func Load(adjust ...func(*Config)) (*Config, error) {
 	var c Config
 	// envconfig would read NATS_URL when TAXBRIDGE_NATS_URL is unset, because
 	// the fields carry explicit names; hide such unprefixed variables.
@@ -85,6 +89,9 @@ func Load() (*Config, error) {
 		}
 		c.AvaTaxLicenseKey = strings.TrimSpace(string(b))
 	}
+	for _, f := range adjust {
+		f(&c)
+	}
 	return &c, c.validate()
 }
 
@@ -97,9 +104,12 @@ func (c *Config) validate() error {
 		if u, err := url.Parse(c.AvaTaxURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("TAXBRIDGE_AVATAX_URL %q: want an http(s) URL such as %s", c.AvaTaxURL, "https://sandbox-rest.avatax.com"))
 		}
-		if c.AvaTaxAccountID == "" {
+		if c.AvaTaxAccountID == "" && c.AvaTax != AvaTaxSandbox {
 			errs = append(errs, errors.New("TAXBRIDGE_AVATAX_URL is set but TAXBRIDGE_AVATAX_ACCOUNT_ID and TAXBRIDGE_AVATAX_LICENSE_KEY are not"))
 		}
+	}
+	if _, err := c.AvaTaxService(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("TAXBRIDGE_CONCURRENCY %d: want at least 1", c.Concurrency))
@@ -150,8 +160,68 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// The values of TAXBRIDGE_AVATAX.
+const (
+	// AvaTaxSandbox runs the built-in AvaTax sandbox, which invents tax.
+	AvaTaxSandbox = "sandbox"
+	// AvaTaxAvalara calls Avalara's service with the configured credentials.
+	AvaTaxAvalara = "avalara"
+)
+
+// AvaTaxService returns the AvaTax service taxbridge calls, AvaTaxSandbox
+// or AvaTaxAvalara, or an error that says what to set.
+//
+// The sandbox answers every call with tax it invents, so a deployment that
+// forgot its credentials must not start on it. It runs only when asked for
+// (TAXBRIDGE_AVATAX=sandbox, as taxbridge demo does), or when nothing at
+// all is configured (no NATS URL, no tax configuration, no credentials),
+// which is a developer's first start.
+func (c *Config) AvaTaxService() (string, error) {
+	creds := c.AvaTaxAccountID != "" || c.AvaTaxLicenseKey != ""
+	switch c.AvaTax {
+	case AvaTaxSandbox:
+		if creds || c.AvaTaxURL != "" {
+			return "", errors.New("TAXBRIDGE_AVATAX=sandbox runs the built-in AvaTax sandbox, which takes no TAXBRIDGE_AVATAX_URL, " +
+				"TAXBRIDGE_AVATAX_ACCOUNT_ID or TAXBRIDGE_AVATAX_LICENSE_KEY: unset them, or set TAXBRIDGE_AVATAX=avalara to call that service")
+		}
+		return AvaTaxSandbox, nil
+	case AvaTaxAvalara:
+		if !creds {
+			return "", errors.New("TAXBRIDGE_AVATAX=avalara needs AvaTax credentials: set TAXBRIDGE_AVATAX_ACCOUNT_ID and " +
+				"TAXBRIDGE_AVATAX_LICENSE_KEY (or TAXBRIDGE_AVATAX_LICENSE_KEY_FILE)")
+		}
+		return AvaTaxAvalara, nil
+	case "":
+	default:
+		return "", fmt.Errorf("TAXBRIDGE_AVATAX %q: want %s, %s or empty", c.AvaTax, AvaTaxAvalara, AvaTaxSandbox)
+	}
+	if creds {
+		return AvaTaxAvalara, nil
+	}
+	var given []string
+	if c.NATSURL != "" {
+		given = append(given, "TAXBRIDGE_NATS_URL")
+	}
+	if c.TaxConfigFile != "" {
+		given = append(given, "TAXBRIDGE_TAX_CONFIG")
+	}
+	if len(given) > 0 {
+		verb := "is"
+		if len(given) > 1 {
+			verb = "are"
+		}
+		return "", fmt.Errorf("no AvaTax credentials, although %s %s set: set TAXBRIDGE_AVATAX_ACCOUNT_ID and TAXBRIDGE_AVATAX_LICENSE_KEY "+
+			"(or TAXBRIDGE_AVATAX_LICENSE_KEY_FILE), or TAXBRIDGE_AVATAX=sandbox to run the built-in sandbox, which invents tax",
+			strings.Join(given, " and "), verb)
+	}
+	return AvaTaxSandbox, nil
+}
+
 // UsesSandbox reports whether taxbridge runs the built-in AvaTax sandbox.
-func (c *Config) UsesSandbox() bool { return c.AvaTaxAccountID == "" }
+func (c *Config) UsesSandbox() bool {
+	s, err := c.AvaTaxService()
+	return err == nil && s == AvaTaxSandbox
+}
 
 // Usage prints the variables, their defaults and descriptions.
 func Usage() error { return envconfig.Usage(Prefix, &Config{}) }

@@ -120,9 +120,9 @@ func TestNATSSettings(t *testing.T) {
 			func(c *Config) bool { return c.NATSConnectTimeout == 30*time.Second }},
 		{"negative wait", map[string]string{"TAXBRIDGE_NATS_CONNECT_TIMEOUT": "-1s"}, "TAXBRIDGE_NATS_CONNECT_TIMEOUT -1s", nil},
 		{"wait not a duration", map[string]string{"TAXBRIDGE_NATS_CONNECT_TIMEOUT": "soon"}, "NATS_CONNECT_TIMEOUT", nil},
-		{"three replicas on a cluster", map[string]string{"TAXBRIDGE_NATS_URL": url, "TAXBRIDGE_NATS_REPLICAS": "3"}, "",
+		{"three replicas on a cluster", map[string]string{"TAXBRIDGE_NATS_URL": url, "TAXBRIDGE_NATS_REPLICAS": "3", "TAXBRIDGE_AVATAX": "sandbox"}, "",
 			func(c *Config) bool { return c.NATSReplicas == 3 }},
-		{"five replicas on a cluster", map[string]string{"TAXBRIDGE_NATS_URL": url, "TAXBRIDGE_NATS_REPLICAS": "5"}, "",
+		{"five replicas on a cluster", map[string]string{"TAXBRIDGE_NATS_URL": url, "TAXBRIDGE_NATS_REPLICAS": "5", "TAXBRIDGE_AVATAX": "sandbox"}, "",
 			func(c *Config) bool { return c.NATSReplicas == 5 }},
 		{"even replicas", map[string]string{"TAXBRIDGE_NATS_URL": url, "TAXBRIDGE_NATS_REPLICAS": "2"}, "TAXBRIDGE_NATS_REPLICAS 2: want 1, 3 or 5", nil},
 		{"no replicas", map[string]string{"TAXBRIDGE_NATS_URL": url, "TAXBRIDGE_NATS_REPLICAS": "0"}, "TAXBRIDGE_NATS_REPLICAS 0: want 1, 3 or 5", nil},
@@ -152,5 +152,103 @@ func TestNATSSettings(t *testing.T) {
 				t.Errorf("%v: err = %v, want %q", tt.env, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestAvaTaxService checks which AvaTax taxbridge calls, and that a
+// configuration that names a NATS server or a tax configuration but no
+// AvaTax credentials is refused with what to set, unless the sandbox is
+// asked for.
+func TestAvaTaxService(t *testing.T) {
+	const (
+		natsURL = "nats://nats.internal:4222"
+		license = "very-secret-key"
+	)
+	creds := map[string]string{"TAXBRIDGE_AVATAX_ACCOUNT_ID": "1100012345", "TAXBRIDGE_AVATAX_LICENSE_KEY": license}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		// want is the service, or empty when the configuration is refused.
+		want string
+		// errWants are parts of the refusal.
+		errWants []string
+	}{
+		{"nothing configured: the sandbox", nil, AvaTaxSandbox, nil},
+		{"credentials", creds, AvaTaxAvalara, nil},
+		{"NATS URL and credentials", with(creds, "TAXBRIDGE_NATS_URL", natsURL), AvaTaxAvalara, nil},
+		{"tax configuration and credentials", with(creds, "TAXBRIDGE_TAX_CONFIG", "/etc/taxbridge/tax.json"), AvaTaxAvalara, nil},
+		{"NATS URL without credentials", map[string]string{"TAXBRIDGE_NATS_URL": natsURL}, "",
+			[]string{"no AvaTax credentials", "TAXBRIDGE_NATS_URL is set", "TAXBRIDGE_AVATAX_ACCOUNT_ID", "TAXBRIDGE_AVATAX_LICENSE_KEY", "TAXBRIDGE_AVATAX=sandbox"}},
+		{"tax configuration without credentials", map[string]string{"TAXBRIDGE_TAX_CONFIG": "/etc/taxbridge/tax.json"}, "",
+			[]string{"TAXBRIDGE_TAX_CONFIG is set", "TAXBRIDGE_AVATAX_ACCOUNT_ID", "TAXBRIDGE_AVATAX=sandbox"}},
+		{"both without credentials", map[string]string{"TAXBRIDGE_NATS_URL": natsURL, "TAXBRIDGE_TAX_CONFIG": "tax.json"}, "",
+			[]string{"TAXBRIDGE_NATS_URL and TAXBRIDGE_TAX_CONFIG are set"}},
+		{"NATS URL with the sandbox asked for", map[string]string{"TAXBRIDGE_NATS_URL": natsURL, "TAXBRIDGE_AVATAX": "sandbox"}, AvaTaxSandbox, nil},
+		{"tax configuration with the sandbox asked for", map[string]string{"TAXBRIDGE_TAX_CONFIG": "tax.json", "TAXBRIDGE_AVATAX": "sandbox"}, AvaTaxSandbox, nil},
+		{"the sandbox asked for alone", map[string]string{"TAXBRIDGE_AVATAX": "sandbox"}, AvaTaxSandbox, nil},
+		{"the sandbox asked for with credentials", with(creds, "TAXBRIDGE_AVATAX", "sandbox"), "",
+			[]string{"TAXBRIDGE_AVATAX=sandbox", "unset them", "TAXBRIDGE_AVATAX=avalara"}},
+		{"the sandbox asked for with a URL", map[string]string{"TAXBRIDGE_AVATAX": "sandbox", "TAXBRIDGE_AVATAX_URL": "https://rest.avatax.com"}, "",
+			[]string{"TAXBRIDGE_AVATAX=sandbox", "TAXBRIDGE_AVATAX_URL"}},
+		{"Avalara asked for with credentials", with(creds, "TAXBRIDGE_AVATAX", "avalara"), AvaTaxAvalara, nil},
+		{"Avalara asked for without credentials", map[string]string{"TAXBRIDGE_AVATAX": "avalara"}, "",
+			[]string{"TAXBRIDGE_AVATAX=avalara needs AvaTax credentials", "TAXBRIDGE_AVATAX_ACCOUNT_ID", "TAXBRIDGE_AVATAX_LICENSE_KEY_FILE"}},
+		{"an unknown service", map[string]string{"TAXBRIDGE_AVATAX": "production"}, "",
+			[]string{`TAXBRIDGE_AVATAX "production": want avalara, sandbox or empty`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load()
+			if tt.want != "" {
+				if err != nil {
+					t.Fatalf("%v: %v", tt.env, err)
+				}
+				if got, err := c.AvaTaxService(); got != tt.want || err != nil {
+					t.Errorf("%v: service %q (%v), want %q", tt.env, got, err, tt.want)
+				}
+				if c.UsesSandbox() != (tt.want == AvaTaxSandbox) {
+					t.Errorf("%v: UsesSandbox() = %v", tt.env, c.UsesSandbox())
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("%v: accepted", tt.env)
+			}
+			for _, w := range tt.errWants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%v: error %q does not say %q", tt.env, err, w)
+				}
+			}
+			if strings.Contains(err.Error(), license) {
+				t.Errorf("error shows the license key: %v", err)
+			}
+		})
+	}
+}
+
+// TestAvaTaxServiceOfAConfigBuiltInCode checks the rule on a Config that
+// did not come from Load, as tests and taxbridge demo build them.
+func TestAvaTaxServiceOfAConfigBuiltInCode(t *testing.T) {
+	if s, err := (&Config{}).AvaTaxService(); s != AvaTaxSandbox || err != nil {
+		t.Errorf("empty config: %q, %v", s, err)
+	}
+	if _, err := (&Config{NATSURL: "nats://x:4222"}).AvaTaxService(); err == nil || !strings.Contains(err.Error(), "TAXBRIDGE_NATS_URL") {
+		t.Errorf("NATS URL without credentials: %v", err)
+	}
+	if s, err := (&Config{NATSURL: "nats://x:4222", AvaTax: AvaTaxSandbox}).AvaTaxService(); s != AvaTaxSandbox || err != nil {
+		t.Errorf("NATS URL with the sandbox asked for: %q, %v", s, err)
 	}
 }

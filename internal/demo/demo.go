@@ -26,7 +26,7 @@ func Configure(cfg *config.Config, dir string, hold bool) {
 	if hold {
 		cfg.NATSListen = listen
 	}
-	cfg.AvaTaxURL, cfg.AvaTaxAccountID, cfg.AvaTaxLicenseKey = "", "", ""
+	cfg.AvaTax, cfg.AvaTaxURL, cfg.AvaTaxAccountID, cfg.AvaTaxLicenseKey = config.AvaTaxSandbox, "", "", ""
 }
 
 // Play runs the worker, replays the flows and reports them to out; with

@@ -54,6 +54,28 @@ func TestBinaryDemoAndGracefulStop(t *testing.T) {
 		}
 	})
 
+	t.Run("demo ignores a NATS URL without AvaTax credentials", func(t *testing.T) {
+		cmd := exec.Command(bin, "demo")
+		cmd.Env = cleanEnv("TAXBRIDGE_NATS_URL=nats://127.0.0.1:1")
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "all 5 flows ended in their expected state") {
+			t.Fatalf("taxbridge demo: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("run refuses a NATS URL without AvaTax credentials", func(t *testing.T) {
+		cmd := exec.Command(bin, "run")
+		cmd.Env = cleanEnv("TAXBRIDGE_NATS_URL=nats://127.0.0.1:1", "TAXBRIDGE_HTTP_LISTEN=")
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("taxbridge run: %v, want exit status 1\n%s", err, out)
+		}
+		for _, want := range []string{"TAXBRIDGE_NATS_URL is set", "TAXBRIDGE_AVATAX_ACCOUNT_ID", "TAXBRIDGE_AVATAX=sandbox"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("refusal does not say %q:\n%s", want, out)
+			}
+		}
+	})
+
 	t.Run("run then SIGTERM", func(t *testing.T) {
 		cmd := exec.Command(bin)
 		cmd.Env = cleanEnv("TAXBRIDGE_DATA_DIR="+t.TempDir(), "TAXBRIDGE_NATS_LISTEN=127.0.0.1:0", "TAXBRIDGE_HTTP_LISTEN=127.0.0.1:0")

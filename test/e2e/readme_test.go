@@ -59,11 +59,11 @@ func TestReadmeExamples(t *testing.T) {
 // demoReturned is what `taxbridge demo` prints for its returned order.
 func demoReturned(t *testing.T) string {
 	t.Helper()
-	cfg, err := config.Load()
+	dir := t.TempDir()
+	cfg, err := config.Load(func(c *config.Config) { demo.Configure(c, dir, false) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	demo.Configure(cfg, t.TempDir(), false)
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
