@@ -1,5 +1,7 @@
 // Package avatax is taxbridge's client for Avalara AvaTax REST v2, and the
-// home of the wire models shared by the client and the AvaTax sandbox.
+// home of the wire models shared by the client and the AvaTax emulator
+// (internal/avataxsim), which decodes requests into them and stores
+// documents as TransactionModel.
 //
 // Field names follow the AvaTax API definition exactly (camelCase JSON);
 // amounts are decimals, never float64.
