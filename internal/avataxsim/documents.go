@@ -202,3 +202,15 @@ func (s *Sandbox) touch(tm *avatax.TransactionModel) {
 
 // isOrderType reports whether a document type is temporary (never stored).
 func isOrderType(docType string) bool { return strings.HasSuffix(docType, "Order") }
+
+// appendLine adds a line to a document, and its amounts to the document's
+// totals.
+func appendLine(tm *avatax.TransactionModel, l avatax.TransactionLineModel) {
+	tm.Lines = append(tm.Lines, l)
+	tm.TotalAmount = tm.TotalAmount.Add(l.LineAmount)
+	tm.TotalTax = tm.TotalTax.Add(l.Tax)
+	tm.TotalTaxable = tm.TotalTaxable.Add(l.TaxableAmount)
+	tm.TotalExempt = tm.TotalExempt.Add(l.ExemptAmount)
+	tm.TotalDiscount = tm.TotalDiscount.Add(l.DiscountAmount)
+	tm.TotalTaxCalculated = tm.TotalTaxCalculated.Add(l.TaxCalculated)
+}

@@ -345,14 +345,7 @@ func (c *calc) document(lines []lineResult) avatax.TransactionModel {
 	tm := avatax.TransactionModel{}
 	tm.Lines = make([]avatax.TransactionLineModel, 0, len(lines))
 	for _, lr := range lines {
-		lm := lr.model
-		tm.TotalAmount = tm.TotalAmount.Add(lm.LineAmount)
-		tm.TotalTax = tm.TotalTax.Add(lm.Tax)
-		tm.TotalTaxable = tm.TotalTaxable.Add(lm.TaxableAmount)
-		tm.TotalExempt = tm.TotalExempt.Add(lm.ExemptAmount)
-		tm.TotalDiscount = tm.TotalDiscount.Add(lm.DiscountAmount)
-		tm.TotalTaxCalculated = tm.TotalTaxCalculated.Add(lm.TaxCalculated)
-		tm.Lines = append(tm.Lines, lm)
+		appendLine(&tm, lr.model)
 	}
 	tm.Summary = summarize(tm.Lines)
 

@@ -162,14 +162,7 @@ func returnOf(origV docVersion, rr avatax.RefundTransactionModel, refundType str
 		if i < len(origV.ex.Lines) {
 			ex.Lines = append(ex.Lines, origV.ex.Lines[i])
 		}
-		nl := refundLine(l, amountFactor, taxFactor, orig.Date, refundDate, reason)
-		ret.Lines = append(ret.Lines, nl)
-		ret.TotalAmount = ret.TotalAmount.Add(nl.LineAmount)
-		ret.TotalTax = ret.TotalTax.Add(nl.Tax)
-		ret.TotalTaxable = ret.TotalTaxable.Add(nl.TaxableAmount)
-		ret.TotalExempt = ret.TotalExempt.Add(nl.ExemptAmount)
-		ret.TotalDiscount = ret.TotalDiscount.Add(nl.DiscountAmount)
-		ret.TotalTaxCalculated = ret.TotalTaxCalculated.Add(nl.TaxCalculated)
+		appendLine(&ret, refundLine(l, amountFactor, taxFactor, orig.Date, refundDate, reason))
 	}
 	ret.TaxOverrideType = avatax.OverrideNone
 	z := zero
