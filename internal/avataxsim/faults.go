@@ -151,7 +151,7 @@ func (s *Sandbox) decideFault(r *http.Request, rt route) (faultDecision, bool) {
 	if rt.anonymous {
 		return faultDecision{}, true
 	}
-	if d, over := s.faults.overQuota(f, accountOf(r)); over {
+	if d, over := s.faults.overQuota(f, r); over {
 		return d, true
 	}
 	return s.faults.randomFault(f), true
@@ -199,10 +199,11 @@ func headerFault(r *http.Request) (faultDecision, bool) {
 
 // overQuota counts a request against its account's quota and returns the
 // 429 when the quota of the current window is spent.
-func (fs *faultState) overQuota(f Faults, account string) (faultDecision, bool) {
+func (fs *faultState) overQuota(f Faults, r *http.Request) (faultDecision, bool) {
 	if f.RateLimit <= 0 {
 		return faultDecision{}, false
 	}
+	account := accountOf(r)
 	window := f.RateWindow
 	if window <= 0 {
 		window = time.Second

@@ -89,35 +89,47 @@ func match(method, escapedPath string) (route, map[string]string, bool) {
 	rest := strings.TrimSuffix(escapedPath[len(prefix):], "/")
 	segs := strings.Split(rest, "/")
 	for _, rt := range routes {
-		if rt.method != method || len(rt.pattern) != len(segs) {
+		// Literals first: the parameters are only bound, which allocates,
+		// for the route whose literals match.
+		if rt.method != method || len(rt.pattern) != len(segs) || !literalsMatch(rt.pattern, segs) {
 			continue
 		}
-		params := map[string]string{}
-		ok := true
-		for i, p := range rt.pattern {
-			if strings.HasPrefix(p, "{") {
-				if segs[i] == "" {
-					ok = false
-					break
-				}
-				v, err := url.PathUnescape(segs[i])
-				if err != nil {
-					ok = false
-					break
-				}
-				params[strings.Trim(p, "{}")] = decodeCodeMarkers(v)
-				continue
-			}
-			if !strings.EqualFold(p, segs[i]) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if params, ok := bindParams(rt.pattern, segs); ok {
 			return rt, params, true
 		}
 	}
 	return route{}, nil, false
+}
+
+// literalsMatch reports whether the literal segments of a pattern equal
+// the path's segments, ignoring case.
+func literalsMatch(pattern, segs []string) bool {
+	for i, p := range pattern {
+		if !strings.HasPrefix(p, "{") && !strings.EqualFold(p, segs[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// bindParams returns the path's values of the pattern's parameters; an
+// empty or badly escaped value matches nothing.
+func bindParams(pattern, segs []string) (map[string]string, bool) {
+	params := map[string]string{}
+	for i, p := range pattern {
+		if !strings.HasPrefix(p, "{") {
+			continue
+		}
+		if segs[i] == "" {
+			return nil, false
+		}
+		v, err := url.PathUnescape(segs[i])
+		if err != nil {
+			return nil, false
+		}
+		params[strings.Trim(p, "{}")] = decodeCodeMarkers(v)
+	}
+	return params, true
 }
 
 var codeMarkers = strings.NewReplacer("_-ava2f-_", "/", "_-ava2b-_", "+", "_-ava3f-_", "?", "_-ava25-_", "%", "_-ava23-_", "#")
