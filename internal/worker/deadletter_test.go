@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/scenario"
@@ -25,7 +25,7 @@ type unavailable struct {
 
 func (u *unavailable) RoundTrip(r *http.Request) (*http.Response, error) {
 	if u.down.Load() && strings.HasSuffix(r.URL.Path, "/createoradjust") {
-		r.Header.Set(sandbox.HeaderFault, "503")
+		r.Header.Set(avataxsim.HeaderFault, "503")
 	}
 	return u.next.RoundTrip(r)
 }

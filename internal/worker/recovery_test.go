@@ -17,7 +17,7 @@ import (
 
 	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
-	"github.com/taxbridge/taxbridge/internal/avatax/sandbox"
+	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
@@ -117,12 +117,12 @@ func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
 			hook()
 		}
 	case failBefore:
-		r.Header.Set(sandbox.HeaderFault, "503")
+		r.Header.Set(avataxsim.HeaderFault, "503")
 	case failAfter:
 		if first {
-			r.Header.Set(sandbox.HeaderFault, "500-after")
+			r.Header.Set(avataxsim.HeaderFault, "500-after")
 		} else {
-			r.Header.Set(sandbox.HeaderFault, "503")
+			r.Header.Set(avataxsim.HeaderFault, "503")
 		}
 	}
 	return f.next.RoundTrip(r)
