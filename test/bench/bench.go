@@ -46,7 +46,6 @@ type config struct {
 	SlowMode          string        `json:"slow_mode"`
 	SlowInFlight      int           `json:"slow_in_flight"`
 	SandboxInProcess  bool          `json:"sandbox_in_process"`
-	Runner            string        `json:"runner"`
 	// AvaTaxMaxConcurrency caps the AvaTax client's requests in flight
 	// (avatax.WithMaxConcurrency); 0: no cap, as the app builds it.
 	AvaTaxMaxConcurrency int `json:"avatax_max_concurrency,omitempty"`
@@ -330,7 +329,6 @@ func Run(ctx context.Context, cfg *config, log io.Writer) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.runner = cfg.Runner
 	defer e.close()
 	b := &bench{cfg: cfg, e: e, ts: ts, rep: rep, start: time.Now(), log: log, cpuOut: cfg.CPUProfile, memOut: cfg.MemProfile}
 	counts := cfg.CPUs

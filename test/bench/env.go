@@ -42,9 +42,6 @@ type env struct {
 	gjs  jetstream.JetStream
 	topo bus.Topology
 	res  *bus.Resources
-	// runner is how the worker consumes: "taxbridge" (worker.Run) or
-	// "pool" (the runPool experiment).
-	runner string
 
 	results *resultSink
 }
@@ -260,48 +257,8 @@ func (e *env) startWorker(b *backend, concurrency int) (*running, error) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan error, 1), logs: logs, store: st}
-	cons := e.res.Consumer
-	if e.runner == "pool" {
-		go func() { r.done <- runPool(ctx, w, cons, concurrency) }()
-	} else {
-		go func() { r.done <- w.Run(ctx, cons) }()
-	}
+	go func() { r.done <- w.Run(ctx, e.res.Consumer) }()
 	return r, nil
-}
-
-// runPool is an experiment, not taxbridge: the worker's HandleMsg fed by
-// one Messages() iterator whose buffer (PullMaxMessages = concurrency) all
-// slots share, instead of worker.Run's one Consume per slot, each with its
-// own buffer of pullMaxMessages that waits behind that slot's AvaTax call.
-func runPool(ctx context.Context, w *worker.Worker, cons jetstream.Consumer, concurrency int) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(concurrency))
-	if err != nil {
-		return err
-	}
-	work := context.WithoutCancel(ctx)
-	msgs := make(chan jetstream.Msg)
-	var wg sync.WaitGroup
-	for i := 0; i < concurrency; i++ {
-		wg.Go(func() {
-			for m := range msgs {
-				w.HandleMsg(work, m)
-			}
-		})
-	}
-	go func() {
-		<-ctx.Done()
-		it.Drain()
-	}()
-	for {
-		m, err := it.Next()
-		if err != nil {
-			break
-		}
-		msgs <- m
-	}
-	close(msgs)
-	wg.Wait()
-	return nil
 }
 
 // stop stops fetching, lets in-flight events finish and waits.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,10 +174,6 @@ func (t *template) instance(unique string) lifecycleT {
 	return lc
 }
 
-// actionsOnly drops the state changes from the lifecycles (an experiment:
-// every action carries the order snapshot, so the outcome is the same).
-var actionsOnly bool
-
 // templateStreet is the delivery street of the home-delivery flows.
 const templateStreet = "350 5th Ave"
 
@@ -195,9 +190,6 @@ func (ts *templates) mixed(prefix string, n int) []lifecycleT {
 	out := make([]lifecycleT, n)
 	for i := range out {
 		out[i] = ts.mix[i%len(ts.mix)].instance(fmt.Sprintf("%s-%06d", prefix, i))
-		if actionsOnly {
-			out[i].msgs = slices.DeleteFunc(out[i].msgs, func(m msg) bool { return !m.action })
-		}
 	}
 	return out
 }
@@ -371,18 +363,11 @@ func closedLoop(ctx context.Context, js jetstream.JetStream, sink *resultSink, l
 
 var errTimeout = errors.New("no result in time")
 
-// stepGap, when set, is a pause between the state changes of a step and
-// its workflow action (an experiment: the OMS raises them together).
-var stepGap time.Duration
-
 func driveOne(ctx context.Context, js jetstream.JetStream, sink *resultSink, lc lifecycleT, timeout time.Duration, lat *[]time.Duration) error {
-	for i, m := range lc.msgs {
+	for _, m := range lc.msgs {
 		var ch chan time.Time
 		if m.action {
 			ch = sink.await(m.id)
-			if stepGap > 0 && i > 0 && !lc.msgs[i-1].action {
-				time.Sleep(stepGap)
-			}
 		}
 		t0 := time.Now()
 		if _, err := js.PublishMsg(ctx, natsMsg(m.subject, m.data), jetstream.WithMsgID(m.id)); err != nil {

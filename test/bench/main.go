@@ -30,10 +30,6 @@
 //	go run ./test/bench -concurrency 8,16,32,64 -phases ceiling,e2e,slow
 //	go run ./test/bench -cpuprofile cpu.out -phases ceiling,e2e
 //	go run ./test/bench -cpus 1,2 -phases ceiling,floor,e2e -rounds 5   # how the ratios move with CPUs
-//
-// Flags starting with -x- and -runner pool are experiments that change how
-// the load is shaped or how the worker consumes, to test a hypothesis; the
-// targets hold for the defaults only.
 package main
 
 import (
@@ -129,9 +125,6 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	jsonOut := fs.String("json", filepath.Join(os.TempDir(), "taxbridge-bench-results.json"), "where to write the JSON (empty: nowhere)")
 	cpu := fs.String("cpuprofile", "", "write a CPU profile of the first end-to-end drain to this file")
 	sbMode := fs.String("sandbox", "process", "where the AvaTax sandbox runs: process (a child process, as AvaTax is remote) or inproc")
-	runner := fs.String("runner", "taxbridge", "how the worker consumes: taxbridge (worker.Run, as shipped) or pool (experiment: one shared buffer feeding worker.HandleMsg)")
-	fs.DurationVar(&stepGap, "x-step-gap", 0, "experiment: pause between a step's state changes and its action in closed loops")
-	fs.BoolVar(&actionsOnly, "x-actions-only", false, "experiment: publish the workflow actions only, no state changes")
 	avaConc := fs.Int("avatax-max-concurrency", 16, "cap the AvaTax client's requests in flight (avatax.WithMaxConcurrency; default: TAXBRIDGE_AVATAX_MAX_CONCURRENCY's; 0: the worker's concurrency); the bound of phase 3 is then this ÷ latency")
 	auditFlag := fs.Bool("audit", true, "record every AvaTax exchange in the audit stream, as the app does (false: measure without)")
 	memp := fs.String("memprofile", "", "write an allocation profile of the first end-to-end drain to this file, and live-heap profiles with the worker running and stopped at the last memory point to <file>.worker-running and <file>.worker-stopped")
@@ -146,10 +139,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	}
 	cfg := &config{Rounds: *rounds, MaxAckPending: *mapFlag, Latency: *latency, JSON: *jsonOut, CPUProfile: *cpu, MemProfile: *memp, Scale: *scale}
 	cfg.MemUniqueAddresses, cfg.Audit = *uniqueAddr, *auditFlag
-	cfg.SlowMode, cfg.SlowInFlight, cfg.Runner, cfg.AvaTaxMaxConcurrency = *slowMode, *slowInFlight, *runner, *avaConc
-	if cfg.Runner != "taxbridge" && cfg.Runner != "pool" {
-		return nil, fmt.Errorf("-runner %q: want taxbridge or pool", cfg.Runner)
-	}
+	cfg.SlowMode, cfg.SlowInFlight, cfg.AvaTaxMaxConcurrency = *slowMode, *slowInFlight, *avaConc
 	if cfg.SlowMode != "closed" && cfg.SlowMode != "backlog" {
 		return nil, fmt.Errorf("-slow-mode %q: want closed or backlog", cfg.SlowMode)
 	}
