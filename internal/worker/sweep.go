@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"time"
@@ -91,7 +92,7 @@ func (w *Worker) Sweep(ctx context.Context) (SweepStats, error) {
 		age, open, err := w.sweepOrder(ctx, id)
 		if err != nil {
 			w.log.WarnContext(ctx, "intent sweep", "order", id, "err", err)
-			firstErr = cmpOr(firstErr, err)
+			firstErr = cmp.Or(firstErr, err)
 		}
 		if open {
 			stats.Unfinished++
@@ -141,11 +142,4 @@ func (w *Worker) sweepLoop(ctx context.Context) {
 			_, _ = w.Sweep(ctx) // failures are logged per order; the next sweep tries again
 		}
 	}
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
