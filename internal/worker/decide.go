@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
@@ -272,4 +274,21 @@ func saleCode(rec *store.Record, o *events.Order) string {
 		return o.TaxesInformation.ProviderTransactionID
 	}
 	return rec.OrderID
+}
+
+// decide asks the state machine; it is the seam where the decision is
+// observed (a span, and the outcome of the event) without the lifecycle
+// package doing any I/O.
+func (w *Worker) decide(ctx context.Context, orderID string, s lifecycle.State, a lifecycle.Action, f lifecycle.Facts) lifecycle.Decision {
+	_, span := w.in.tracer.Start(ctx, "decide "+string(a), trace.WithAttributes(
+		attrOrderID.String(orderID), attrAction.String(string(a)), attrFrom.String(string(s)),
+		attrCommitable.Bool(f.Commitable), attrInStore.Bool(f.OrderInStore),
+		attrNoRecord.Bool(f.RecordingDisabled), attrChanged.Bool(f.ContentChanged)))
+	d := lifecycle.Decide(s, a, f)
+	span.SetAttributes(attrTo.String(string(d.To)), attrEffect.String(string(d.Effect)))
+	if d.Refusal != nil {
+		span.SetAttributes(attrRefusal.String(d.Refusal.Code))
+	}
+	span.End()
+	return d
 }

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"strings"
 
 	"go.opentelemetry.io/otel"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
-	"github.com/taxbridge/taxbridge/internal/lifecycle"
 )
 
 // instrumentation is the OpenTelemetry scope of the worker's spans and
@@ -106,21 +104,4 @@ func typeOfSubject(subject string) string {
 		}
 	}
 	return "unknown"
-}
-
-// decide asks the state machine; it is the seam where the decision is
-// observed (a span, and the outcome of the event) without the lifecycle
-// package doing any I/O.
-func (w *Worker) decide(ctx context.Context, orderID string, s lifecycle.State, a lifecycle.Action, f lifecycle.Facts) lifecycle.Decision {
-	_, span := w.in.tracer.Start(ctx, "decide "+string(a), trace.WithAttributes(
-		attrOrderID.String(orderID), attrAction.String(string(a)), attrFrom.String(string(s)),
-		attrCommitable.Bool(f.Commitable), attrInStore.Bool(f.OrderInStore),
-		attrNoRecord.Bool(f.RecordingDisabled), attrChanged.Bool(f.ContentChanged)))
-	d := lifecycle.Decide(s, a, f)
-	span.SetAttributes(attrTo.String(string(d.To)), attrEffect.String(string(d.Effect)))
-	if d.Refusal != nil {
-		span.SetAttributes(attrRefusal.String(d.Refusal.Code))
-	}
-	span.End()
-	return d
 }
