@@ -17,7 +17,6 @@ func testConfig() *Config {
 		Companies: map[int]CompanyConfig{
 			7: {AvaTaxCompany: "DEFAULT"},
 			8: {AvaTaxCompany: "DEFAULT", SendQuoteNotInvoice: true},
-			9: {AvaTaxCompany: "DEFAULT", TaxIncludedInPrice: true},
 		},
 		ChargeTaxCodes: map[string]string{ChargeHandling: "OH010000"},
 		CrossReference: []CrossReference{
@@ -286,7 +285,9 @@ func TestMapExemption(t *testing.T) {
 func TestMapRefusesCompanies(t *testing.T) {
 	for name, company := range map[string]int{"tax-inclusive pricing": 9, "not configured": 5} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Map(testConfig(), example(t, func(m map[string]any) { m["company"] = company }))
+			cfg := testConfig()
+			cfg.Companies[9] = CompanyConfig{AvaTaxCompany: "DEFAULT", TaxIncludedInPrice: true} // Map does not assume a validated Config
+			_, err := Map(cfg, example(t, func(m map[string]any) { m["company"] = company }))
 			var e *Error
 			if !errors.As(err, &e) || e.Code != CodeCompanyRefused || e.Field != "/company" {
 				t.Fatalf("error %v, want company_refused naming /company", err)
@@ -314,7 +315,6 @@ func TestConfigValidate(t *testing.T) {
 		"row without code": {Config{CrossReference: []CrossReference{{ItemClass: "A"}}}, "tax code is required"},
 		"valid":            {*testConfig(), ""},
 	}
-	tests["valid"].cfg.Companies[9] = CompanyConfig{AvaTaxCompany: "X"}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			err := tc.cfg.Validate()

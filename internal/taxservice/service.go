@@ -1,0 +1,166 @@
+package taxservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/taxbridge/taxbridge/internal/audit"
+	"github.com/taxbridge/taxbridge/internal/avatax"
+)
+
+// AvaTax is the part of the AvaTax client the service uses.
+type AvaTax interface {
+	CreateOrAdjust(ctx context.Context, m avatax.CreateOrAdjustTransactionModel) (*avatax.TransactionModel, error)
+}
+
+// Options shape a Service.
+type Options struct {
+	// TracerProvider makes the span of each request (default: the global
+	// one).
+	TracerProvider trace.TracerProvider
+	// Logger receives one record per refused or failed request (default:
+	// discarded).
+	Logger *slog.Logger
+}
+
+// Service answers tax requests with AvaTax.
+type Service struct {
+	cfg    *Config
+	ava    AvaTax
+	tracer trace.Tracer
+	log    *slog.Logger
+}
+
+// instrumentation is the OpenTelemetry scope of the service.
+const instrumentation = "github.com/taxbridge/taxbridge/internal/taxservice"
+
+// New returns a service answering with ava under cfg, which it validates.
+// ava must ask AvaTax for the lines' details by jurisdiction: build its
+// HTTP client with DetailsTransport.
+func New(cfg Config, ava AvaTax, opt Options) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("tax service configuration: %w", err)
+	}
+	if opt.TracerProvider == nil {
+		opt.TracerProvider = otel.GetTracerProvider()
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: &cfg, ava: ava, tracer: opt.TracerProvider.Tracer(instrumentation), log: opt.Logger}, nil
+}
+
+// Handle answers a raw CWTaxRequest, in one span. A refusal or failure is
+// an *Error.
+func (s *Service) Handle(ctx context.Context, raw []byte) (*Response, error) {
+	ctx, span := s.tracer.Start(ctx, "taxservice.request", trace.WithSpanKind(trace.SpanKindServer))
+	defer span.End()
+	resp, err := s.handle(ctx, raw, span)
+	if err != nil {
+		e := AsError(err)
+		span.SetAttributes(attribute.String("taxservice.error_code", e.Code), attribute.String("taxservice.error_field", e.Field),
+			attribute.Bool("taxservice.retryable", e.Retryable))
+		span.SetStatus(codes.Error, e.Code)
+		level := slog.LevelInfo
+		if e.Code == CodeInternal || e.Code == CodeAvaTaxUnavailable {
+			level = slog.LevelWarn
+		}
+		s.log.Log(ctx, level, "tax request not answered", "code", e.Code, "field", e.Field, "message", e.Message)
+		return nil, e
+	}
+	span.SetAttributes(attribute.String("taxservice.document_type", resp.DocumentType),
+		attribute.String("taxservice.total_tax", resp.TotalTax.String()), attribute.Bool("taxservice.estimated", resp.Estimated))
+	return resp, nil
+}
+
+func (s *Service) handle(ctx context.Context, raw []byte, span trace.Span) (*Response, error) {
+	r, err := DecodeRequest(raw)
+	if err != nil {
+		return nil, err
+	}
+	span.SetAttributes(attribute.String("taxservice.request_type", r.RequestType), attribute.String("taxservice.stage", r.Stage),
+		attribute.String("taxservice.order", OrderID(r)))
+	return s.Answer(ctx, r)
+}
+
+// Answer answers a decoded request: it maps it, sends it to AvaTax with
+// createoradjust (so that a repeated billing or credit adjusts its
+// document instead of adding one), and maps the document back. When
+// AvaTax cannot be reached, a QUOTE of a company that allows it is
+// estimated from its standard rates; any other request fails retryable.
+func (s *Service) Answer(ctx context.Context, r *Request) (*Response, error) {
+	p, err := Map(s.cfg, r)
+	if err != nil {
+		return nil, err
+	}
+	// The audit trail files the AvaTax exchanges under the order.
+	ctx = audit.WithOrder(ctx, OrderID(r), "")
+	doc, err := s.ava.CreateOrAdjust(ctx, avatax.CreateOrAdjustTransactionModel{CreateTransactionModel: p.Model})
+	if err != nil {
+		if transient(ctx, err) && p.SentAs == Quote && p.Company.FallbackToStandardRates {
+			if resp, ok := estimate(r, p); ok {
+				s.log.WarnContext(ctx, "AvaTax unreachable: quote estimated from standard rates", "order", OrderID(r), "error", err)
+				return resp, nil
+			}
+		}
+		return nil, avataxError(ctx, err)
+	}
+	resp, err := fromDocument(r, p, doc)
+	if err != nil {
+		return nil, &Error{Code: CodeInternal, Message: err.Error(), Err: err}
+	}
+	return resp, nil
+}
+
+// transient tells whether err means AvaTax could not be reached (after the
+// client's own retries) rather than that it refused the request.
+func transient(ctx context.Context, err error) bool {
+	if avatax.KindOf(err) == avatax.KindTransient {
+		return true
+	}
+	return ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded))
+}
+
+// avataxError classifies a failed AvaTax call for the caller.
+func avataxError(ctx context.Context, err error) *Error {
+	switch {
+	case transient(ctx, err), ctx.Err() != nil:
+		return &Error{Code: CodeAvaTaxUnavailable, Message: "AvaTax could not be reached; send the request again", Retryable: true, Err: err}
+	case avatax.KindOf(err) == avatax.KindData, avatax.KindOf(err) == avatax.KindConflict:
+		return &Error{Code: CodeAvaTaxRefused, Message: "AvaTax refused the request: " + err.Error(), Err: err}
+	}
+	// Credentials, account or company settings: a person must fix them.
+	return &Error{Code: CodeInternal, Message: "AvaTax call failed: " + err.Error(), Err: err}
+}
+
+// DetailsTransport makes the AvaTax client built on it ask for the lines'
+// tax details by jurisdiction. The client asks for lines only, which is
+// all the worker needs; the tax service answers with the tax of each
+// jurisdiction, which only the details hold.
+func DetailsTransport(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return detailsTransport{next}
+}
+
+type detailsTransport struct{ next http.RoundTripper }
+
+func (t detailsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	q := req.URL.Query()
+	if inc := q.Get("$include"); inc != "" && !strings.Contains(strings.ToLower(inc), "details") {
+		req = req.Clone(req.Context())
+		q.Set("$include", "Details")
+		req.URL.RawQuery = q.Encode()
+	}
+	return t.next.RoundTrip(req)
+}
