@@ -106,7 +106,7 @@ func (s *Service) Serve(ctx context.Context, nc *nats.Conn, opt ServeOptions) (m
 }
 
 func (s *Service) respond(ctx context.Context, req micro.Request) {
-	resp, err := s.Handle(ctx, req.Data())
+	resp, err := s.handleVia(ctx, "NATS", "nats:"+req.Subject(), req.Data())
 	if err == nil {
 		_ = req.RespondJSON(resp)
 		return
@@ -139,7 +139,7 @@ func (s *Service) Handler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, ErrorBody{Code: CodeInvalidRequest, Field: "/", Message: "cannot read the request"})
 			return
 		}
-		resp, err := s.Handle(r.Context(), raw)
+		resp, err := s.handleVia(r.Context(), r.Method, r.URL.Path, raw)
 		if err != nil {
 			e := AsError(err)
 			if e.Retryable {

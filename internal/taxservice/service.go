@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -30,6 +31,12 @@ type Options struct {
 	// Logger receives one record per refused or failed request (default:
 	// discarded).
 	Logger *slog.Logger
+	// Audit receives one record per tax request with its answer, in the
+	// audit trail of the AvaTax exchanges (operation "tax_request", under
+	// the order OA-<company>-<order>); nil records none. The AvaTax
+	// exchanges themselves are recorded by the audit transport of the
+	// client.
+	Audit audit.Publisher
 }
 
 // Service answers tax requests with AvaTax.
@@ -38,6 +45,7 @@ type Service struct {
 	ava    AvaTax
 	tracer trace.Tracer
 	log    *slog.Logger
+	audit  audit.Publisher
 }
 
 // instrumentation is the OpenTelemetry scope of the service.
@@ -56,15 +64,24 @@ func New(cfg Config, ava AvaTax, opt Options) (*Service, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: &cfg, ava: ava, tracer: opt.TracerProvider.Tracer(instrumentation), log: opt.Logger}, nil
+	return &Service{cfg: &cfg, ava: ava, tracer: opt.TracerProvider.Tracer(instrumentation), log: opt.Logger,
+		audit: opt.Audit}, nil
 }
 
 // Handle answers a raw CWTaxRequest, in one span. A refusal or failure is
 // an *Error.
 func (s *Service) Handle(ctx context.Context, raw []byte) (*Response, error) {
+	return s.handleVia(ctx, "CALL", "taxservice", raw)
+}
+
+// handleVia answers a request that came by method and url (for the audit
+// trail).
+func (s *Service) handleVia(ctx context.Context, method, url string, raw []byte) (resp *Response, err error) {
 	ctx, span := s.tracer.Start(ctx, "taxservice.request", trace.WithSpanKind(trace.SpanKindServer))
 	defer span.End()
-	resp, err := s.handle(ctx, raw, span)
+	var order string
+	defer func(start time.Time) { s.record(ctx, start, order, method, url, raw, resp, err) }(time.Now())
+	resp, err = s.handle(ctx, raw, span, &order)
 	if err != nil {
 		e := AsError(err)
 		span.SetAttributes(attribute.String("taxservice.error_code", e.Code), attribute.String("taxservice.error_field", e.Field),
@@ -82,11 +99,12 @@ func (s *Service) Handle(ctx context.Context, raw []byte) (*Response, error) {
 	return resp, nil
 }
 
-func (s *Service) handle(ctx context.Context, raw []byte, span trace.Span) (*Response, error) {
+func (s *Service) handle(ctx context.Context, raw []byte, span trace.Span, order *string) (*Response, error) {
 	r, err := DecodeRequest(raw)
 	if err != nil {
 		return nil, err
 	}
+	*order = OrderID(r)
 	span.SetAttributes(attribute.String("taxservice.request_type", r.RequestType), attribute.String("taxservice.stage", r.Stage),
 		attribute.String("taxservice.order", OrderID(r)))
 	return s.Answer(ctx, r)

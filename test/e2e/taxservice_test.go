@@ -87,7 +87,7 @@ func startTaxService(t *testing.T, avataxURL string) *taxService {
 	client := avatax.New(avataxURL, creds, avatax.WithHTTPClient(&http.Client{Transport: taxservice.DetailsTransport(tr)}),
 		avatax.WithRetry(avatax.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond, MaxElapsed: 2 * time.Second}))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(ts.spans))
-	svc, err := taxservice.New(taxConfig(), client, taxservice.Options{TracerProvider: tp})
+	svc, err := taxservice.New(taxConfig(), client, taxservice.Options{TracerProvider: tp, Audit: js})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,25 +461,30 @@ func TestTaxServiceDiscovery(t *testing.T) {
 	}
 }
 
-// checkAudited: the AvaTax exchanges of the order are in the audit stream.
+// checkAudited: the order's tax request, its answer and the AvaTax
+// exchange are in the audit trail, under one trace.
 func (ts *taxService) checkAudited(t *testing.T, orderID string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := ts.js.Stream(ctx, bus.AuditStream)
+	entries, err := audit.Read(ctx, ts.js, orderID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := s.GetLastMsgForSubject(ctx, audit.Subject(orderID))
-	if err != nil {
-		t.Fatalf("no audit record of %s: %v", orderID, err)
+	ops := map[string]audit.Entry{}
+	for _, e := range entries {
+		ops[e.Operation] = e
 	}
-	var rec audit.Record
-	if err := json.Unmarshal(msg.Data, &rec); err != nil {
-		t.Fatal(err)
+	ava, req := ops["createoradjust"], ops[taxservice.OperationTaxRequest]
+	if ava.Response == nil || ava.Response.Status/100 != 2 {
+		t.Errorf("AvaTax exchange in the audit trail: %+v", ava)
 	}
-	if rec.Operation != "createoradjust" || rec.Response == nil || rec.Response.Status != http.StatusCreated && rec.Response.Status != http.StatusOK {
-		t.Errorf("audit record %+v", rec)
+	if req.Response == nil || req.Response.Status != http.StatusOK || !bytes.Contains(req.Request.Body, []byte(`"QUOTE"`)) ||
+		!bytes.Contains(req.Response.Body, []byte(`"total_tax"`)) {
+		t.Errorf("tax request in the audit trail: %+v", req)
+	}
+	if req.TraceID == "" || req.TraceID != ava.TraceID {
+		t.Errorf("trace of the tax request %q, of its AvaTax exchange %q", req.TraceID, ava.TraceID)
 	}
 }
 
