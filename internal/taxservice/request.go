@@ -15,11 +15,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"github.com/shopspring/decimal"
 
 	"github.com/taxbridge/taxbridge/schemas"
@@ -191,6 +193,9 @@ func DecodeRequest(raw []byte) (*Request, error) {
 	}
 	if problems := schemas.ValidateJSON(s, raw); len(problems) > 0 {
 		field, _, _ := strings.Cut(problems[0], ": ")
+		if f := missingField(s, raw); f != "" {
+			field = f
+		}
 		return nil, &Error{Code: CodeInvalidRequest, Field: field, Message: strings.Join(problems, "; ")}
 	}
 	var r Request
@@ -204,6 +209,46 @@ func DecodeRequest(raw []byte) (*Request, error) {
 	}
 	return &r, nil
 }
+
+// missingField names the member a refusal is about when the schema
+// reports it at its parent object: a missing required member, one its
+// sibling requires, or one the schema does not know. "" otherwise.
+func missingField(s *jsonschema.Schema, raw []byte) string {
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return ""
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(s.Validate(inst), &ve) {
+		return ""
+	}
+	var fields []string
+	var walk func(*jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		at := "/" + strings.Join(e.InstanceLocation, "/")
+		member := func(name string) string { return strings.TrimSuffix(at, "/") + "/" + pointerEscaper.Replace(name) }
+		switch k := e.ErrorKind.(type) {
+		case *kind.Required:
+			fields = append(fields, member(k.Missing[0]))
+		case *kind.DependentRequired:
+			fields = append(fields, member(k.Missing[0]))
+		case *kind.AdditionalProperties:
+			fields = append(fields, member(k.Properties[0]))
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	if len(fields) == 0 {
+		return ""
+	}
+	slices.Sort(fields)
+	return fields[0]
+}
+
+// pointerEscaper escapes a member name in a JSON pointer (RFC 6901).
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 // check enforces what the schema does not: the numbers a request type
 // needs, distinct line numbers, and an exemption with its tax id.

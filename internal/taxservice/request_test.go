@@ -49,7 +49,7 @@ func TestDecodeRequestNamesTheField(t *testing.T) {
 		field string
 	}{
 		"unknown request type":   {func(m map[string]any) { m["request_type"] = "REFUND" }, "/request_type"},
-		"missing company":        {func(m map[string]any) { delete(m, "company") }, "/"},
+		"missing company":        {func(m map[string]any) { delete(m, "company") }, "/company"},
 		"company too large":      {func(m map[string]any) { m["company"] = 1000 }, "/company"},
 		"bad stage":              {func(m map[string]any) { m["stage"] = "shipping" }, "/stage"},
 		"invoice not at billing": {func(m map[string]any) { m["stage"] = "pick_slip" }, "/stage"},
@@ -64,13 +64,13 @@ func TestDecodeRequestNamesTheField(t *testing.T) {
 		}, "/lines/1/extended_price"},
 		"override without amount": {func(m map[string]any) {
 			delete(m["lines"].([]any)[1].(map[string]any), "tax_amount")
-		}, "/lines/1"},
-		"freight override without amount": {func(m map[string]any) { m["freight_tax_override"] = true }, "/"},
+		}, "/lines/1/tax_amount"},
+		"freight override without amount": {func(m map[string]any) { m["freight_tax_override"] = true }, "/freight_tax_amount"},
 		"no lines":                        {func(m map[string]any) { m["lines"] = []any{} }, "/lines"},
-		"unknown member":                  {func(m map[string]any) { m["colour"] = "red" }, "/"},
+		"unknown member":                  {func(m map[string]any) { m["colour"] = "red" }, "/colour"},
 		"ship-to without country": {func(m map[string]any) {
 			delete(m["ship_to"].(map[string]any), "country")
-		}, "/ship_to"},
+		}, "/ship_to/country"},
 		"duplicate line number": {func(m map[string]any) {
 			m["lines"].([]any)[1].(map[string]any)["line_number"] = 1
 		}, "/lines/1/line_number"},

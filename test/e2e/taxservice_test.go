@@ -377,7 +377,7 @@ func TestTaxServiceBadRequest(t *testing.T) {
 	if e.Code != taxservice.CodeInvalidRequest || e.Field != "/lines/1/extended_price" {
 		t.Errorf("bad price: %+v", e)
 	}
-	if e := ts.refused(t, map[string]any{"request_type": "QUOTE"}, "400"); e.Field != "/" {
+	if e := ts.refused(t, map[string]any{"request_type": "QUOTE"}, "400"); e.Field != "/company" {
 		t.Errorf("missing members: %+v", e)
 	}
 
