@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -28,6 +30,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/store"
 	"github.com/taxbridge/taxbridge/internal/taxconfig"
 	"github.com/taxbridge/taxbridge/internal/taxdoc"
+	"github.com/taxbridge/taxbridge/internal/taxservice"
 	"github.com/taxbridge/taxbridge/internal/worker"
 )
 
@@ -46,7 +49,12 @@ type App struct {
 	// Sandbox is the built-in AvaTax sandbox, nil when Avalara is configured.
 	Sandbox *avataxsim.Sandbox
 	Worker  *worker.Worker
-	Log     *slog.Logger
+	// TaxService answers Order Administration's tax requests over NATS
+	// (micro service taxservice.ServiceName) and on POST
+	// taxservice.HTTPPath; nil when the tax configuration is one AvaTax
+	// cannot serve (tax-inclusive pricing).
+	TaxService *taxservice.Service
+	Log        *slog.Logger
 
 	// TracerProvider and MeterProvider receive taxbridge's telemetry.
 	TracerProvider trace.TracerProvider
@@ -61,6 +69,10 @@ type App struct {
 	sandboxSrv *http.Server
 	httpSrv    *http.Server
 	metrics    http.Handler
+	taxMicro   micro.Service
+	// taxHTTP is TaxService's handler once it runs: the listener starts
+	// before NATS is connected.
+	taxHTTP atomic.Pointer[http.Handler]
 }
 
 // Option configures Start.
@@ -145,6 +157,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		Unfinished:     store.NewUnfinished(a.Resources.Unfinished),
 		TracerProvider: a.TracerProvider, MeterProvider: a.MeterProvider,
 	})
+	if err := a.startTaxService(ctx, cfg, ava); err != nil {
+		return nil, err
+	}
 	// Last: the checks read what Start assigned above.
 	a.Health.SetChecks(a.readiness())
 	return a, nil
@@ -200,7 +215,17 @@ func (a *App) serveHTTP(addr string) error {
 		return fmt.Errorf("HTTP listener (TAXBRIDGE_HTTP_LISTEN) %s: %w", addr, err)
 	}
 	a.HTTPAddr = ln.Addr().String()
-	a.httpSrv = &http.Server{Handler: a.Health, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", a.Health)
+	mux.HandleFunc("POST "+taxservice.HTTPPath, func(w http.ResponseWriter, r *http.Request) {
+		if h := a.taxHTTP.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "tax requests are not served (yet): see the log", http.StatusServiceUnavailable)
+	})
+	a.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.Log.Error("HTTP listener stopped", "err", err)
@@ -258,20 +283,55 @@ func (a *App) avaTaxTarget(cfg *config.Config, service string) (avaTax, error) {
 
 // newAvaTax makes the AvaTax client; its audit trail publishes on a.JS.
 func (a *App) newAvaTax(cfg *config.Config, ava avaTax) {
+	a.AvaTax = a.avaTaxClient(cfg, ava, nil)
+}
+
+// avaTaxClient makes an AvaTax client whose HTTP transport is wrap (when
+// not nil) over the audit transport.
+func (a *App) avaTaxClient(cfg *config.Config, ava avaTax, wrap func(http.RoundTripper) http.RoundTripper) *avatax.Client {
 	// Every exchange is recorded in the audit trail, below the client's
 	// own (otelhttp) transport, so that records carry the HTTP span.
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = max(cfg.Concurrency, 16)
 	tr := audit.NewTransport(base, audit.Options{Publisher: a.JS, AccountID: ava.creds.AccountID, LicenseKey: ava.creds.LicenseKey,
 		MeterProvider: a.MeterProvider, Logger: a.Log})
-	a.AvaTax = avatax.New(ava.url, ava.creds,
+	var rt http.RoundTripper = tr
+	if wrap != nil {
+		rt = wrap(tr)
+	}
+	return avatax.New(ava.url, ava.creds,
 		avatax.WithTimeout(cfg.AvaTaxTimeout), avatax.WithClientHeader("taxbridge", Version),
-		avatax.WithHTTPClient(&http.Client{Transport: tr}),
+		avatax.WithHTTPClient(&http.Client{Transport: rt}),
 		avatax.WithTracerProvider(a.TracerProvider), avatax.WithMeterProvider(a.MeterProvider), avatax.WithLogger(a.Log),
 		// One call, retries included, ends well before the event's lease.
 		avatax.WithRetry(avatax.RetryPolicy{MaxElapsed: cfg.AckWait * 2 / 3}),
 		avatax.WithMaxConcurrency(cfg.AvaTaxMaxConcurrency),
 		avatax.WithRateLimit(cfg.AvaTaxRateLimit, cfg.AvaTaxBurst))
+}
+
+// startTaxService serves Order Administration's tax requests
+// (internal/taxservice) on the app's NATS connection and HTTP listener,
+// for the tax configuration's AvaTax company. Its client asks AvaTax for
+// the jurisdiction details the worker's does not. A tax-inclusive
+// configuration cannot be served by AvaTax: the service is then left out,
+// with a warning, and the worker runs as before.
+func (a *App) startTaxService(ctx context.Context, cfg *config.Config, ava avaTax) error {
+	tc := taxservice.Config{Default: &taxservice.CompanyConfig{
+		AvaTaxCompany: a.TaxConfig.Provider.CompanyCode, TaxIncludedInPrice: a.TaxConfig.Global.TaxesIncludedInPrice,
+	}}
+	svc, err := taxservice.New(tc, a.avaTaxClient(cfg, ava, taxservice.DetailsTransport),
+		taxservice.Options{TracerProvider: a.TracerProvider, Logger: a.Log, Audit: a.JS})
+	if err != nil {
+		a.Log.Warn("Order Administration tax requests are not served", "err", err)
+		return nil
+	}
+	if a.taxMicro, err = svc.Serve(ctx, a.NC, taxservice.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
+		return fmt.Errorf("tax request service: %w", err)
+	}
+	a.TaxService = svc
+	h := svc.Handler()
+	a.taxHTTP.Store(&h)
+	return nil
 }
 
 // startSandbox serves the built-in sandbox over real HTTP on loopback.
@@ -307,6 +367,9 @@ func (a *App) Run(ctx context.Context) error {
 
 // Close releases everything Start acquired, in reverse order.
 func (a *App) Close() {
+	if a.taxMicro != nil {
+		_ = a.taxMicro.Stop()
+	}
 	if a.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.httpSrv.Shutdown(ctx)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,10 +19,13 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/taxbridge/taxbridge/internal/app"
 	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/bus"
+	"github.com/taxbridge/taxbridge/internal/config"
+	"github.com/taxbridge/taxbridge/internal/demo"
 	"github.com/taxbridge/taxbridge/internal/taxservice"
 )
 
@@ -499,5 +504,56 @@ func (ts *taxService) checkSpan(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d taxservice.request spans, want 1", n)
+	}
+}
+
+// TestTaxServiceInTheApp: taxbridge itself serves the tax requests, on its
+// NATS connection and its HTTP listener, for the tax configuration's
+// AvaTax company.
+func TestTaxServiceInTheApp(t *testing.T) {
+	cfg, err := config.Load(func(c *config.Config) { demo.Configure(c, t.TempDir(), false) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTPListen = "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.TaxService == nil {
+		t.Fatal("the app does not serve tax requests")
+	}
+	subj, _ := micro.ControlSubject(micro.PingVerb, taxservice.ServiceName, "")
+	if _, err := a.NC.Request(subj, nil, 5*time.Second); err != nil {
+		t.Fatalf("%s: %v", subj, err)
+	}
+	raw, _ := json.Marshal(taxRequest(func(m map[string]any) { m["company"] = 3 })) // any company: the configuration's
+	msg, err := a.NC.Request(taxservice.Subject, raw, 10*time.Second)
+	if err != nil || msg.Header.Get(micro.ErrorCodeHeader) != "" {
+		t.Fatalf("over NATS: %v %s", err, msg.Data)
+	}
+	res, err := http.Post("http://"+a.HTTPAddr+taxservice.HTTPPath, "application/json", bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var resp taxservice.Response
+	if err := json.NewDecoder(res.Body).Decode(&resp); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("over HTTP: %d %v", res.StatusCode, err)
+	}
+	docs := a.Sandbox.Documents(a.TaxConfig.Provider.CompanyCode)
+	if len(docs) != 1 || docs[0].Code != "OA-3-1234-I555" || docs[0].TotalTax.StringFixed(2) != resp.TotalTax.String() {
+		t.Errorf("documents %+v, answered %s", docs, resp.TotalTax)
+	}
+	hz, err := http.Get("http://" + a.HTTPAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hz.Body.Close()
+	if hz.StatusCode != http.StatusOK {
+		t.Errorf("/healthz beside the tax requests: %d", hz.StatusCode)
 	}
 }
