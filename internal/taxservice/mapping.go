@@ -30,7 +30,10 @@ type Plan struct {
 // merchandise (Charge empty), one of its charges, or an order-level
 // charge (DetailLine 0).
 type PlanLine struct {
-	Number     string // the AvaTax line number
+	Number string // the AvaTax line number
+	// Field points at what the line stands for in the request:
+	// /lines/<i>, /lines/<i>/<charge> or /<charge>.
+	Field      string
 	DetailLine int
 	Charge     string
 	TaxCode    string
@@ -119,8 +122,9 @@ func Map(cfg *Config, r *Request) (*Plan, error) {
 		m.Lines = append(m.Lines, li)
 		p.Lines = append(p.Lines, pl)
 	}
-	for _, l := range r.Lines {
-		pl := PlanLine{Number: strconv.Itoa(l.LineNumber), DetailLine: l.LineNumber, TaxCode: cfg.itemTaxCode(&l), Amount: l.ExtendedPrice}
+	for i, l := range r.Lines {
+		at := "/lines/" + strconv.Itoa(i)
+		pl := PlanLine{Number: strconv.Itoa(l.LineNumber), Field: at, DetailLine: l.LineNumber, TaxCode: cfg.itemTaxCode(&l), Amount: l.ExtendedPrice}
 		if l.TaxOverride {
 			pl.Override = l.TaxAmount
 		}
@@ -134,7 +138,7 @@ func Map(cfg *Config, r *Request) (*Plan, error) {
 			if c.amt == nil || c.amt.IsZero() {
 				continue
 			}
-			add(PlanLine{Number: pl.Number + "-" + chargeCode(c.typ), DetailLine: l.LineNumber, Charge: c.typ,
+			add(PlanLine{Number: pl.Number + "-" + chargeCode(c.typ), Field: at + "/" + c.typ, DetailLine: l.LineNumber, Charge: c.typ,
 				TaxCode: cfg.chargeTaxCode(c.typ), Amount: *c.amt}, 1, chargeCode(c.typ), chargeName(c.typ)+" of line "+pl.Number)
 		}
 	}
@@ -145,7 +149,7 @@ func Map(cfg *Config, r *Request) (*Plan, error) {
 		{ChargeFreight, r.Freight}, {ChargeHandling, r.Handling}, {ChargeDuty, r.Duty}, {ChargeGiftWrap, r.GiftWrap},
 		{ChargeAdditionalFreight, r.AdditionalFreight}, {ChargeShipperItemCharges, r.ShipperItemCharges},
 	} {
-		pl := PlanLine{Number: chargeCode(c.typ), Charge: c.typ, TaxCode: cfg.chargeTaxCode(c.typ)}
+		pl := PlanLine{Number: chargeCode(c.typ), Field: "/" + c.typ, Charge: c.typ, TaxCode: cfg.chargeTaxCode(c.typ)}
 		if c.amt != nil {
 			pl.Amount = *c.amt
 		}

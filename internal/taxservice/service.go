@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,7 +132,7 @@ func (s *Service) Answer(ctx context.Context, r *Request) (*Response, error) {
 				return resp, nil
 			}
 		}
-		return nil, avataxError(ctx, err)
+		return nil, avataxError(ctx, err, p)
 	}
 	resp, err := fromDocument(r, p, doc)
 	if err != nil {
@@ -149,15 +151,47 @@ func transient(ctx context.Context, err error) bool {
 }
 
 // avataxError classifies a failed AvaTax call for the caller.
-func avataxError(ctx context.Context, err error) *Error {
+func avataxError(ctx context.Context, err error, p *Plan) *Error {
 	switch {
 	case transient(ctx, err), ctx.Err() != nil:
 		return &Error{Code: CodeAvaTaxUnavailable, Message: "AvaTax could not be reached; send the request again", Retryable: true, Err: err}
 	case avatax.KindOf(err) == avatax.KindData, avatax.KindOf(err) == avatax.KindConflict:
-		return &Error{Code: CodeAvaTaxRefused, Message: "AvaTax refused the request: " + err.Error(), Err: err}
+		return &Error{Code: CodeAvaTaxRefused, Field: refusedField(err, p), Message: "AvaTax refused the request: " + err.Error(), Err: err}
 	}
 	// Credentials, account or company settings: a person must fix them.
 	return &Error{Code: CodeInternal, Message: "AvaTax call failed: " + err.Error(), Err: err}
+}
+
+// avataxLine finds "lines[3]" in what an AvaTax error refers to.
+var avataxLine = regexp.MustCompile(`(?i)\blines\[(\d+)\]`)
+
+// refusedField names the part of the request an AvaTax data error is
+// about, from the field it refers to or its description: a line of the
+// plan, or an address. "" when it cannot tell.
+func refusedField(err error, p *Plan) string {
+	var ae *avatax.Error
+	if !errors.As(err, &ae) {
+		return ""
+	}
+	texts := []string{ae.Target}
+	for _, d := range ae.Details {
+		texts = append(texts, d.RefersTo, d.Description, d.Message)
+	}
+	for _, t := range texts {
+		if m := avataxLine.FindStringSubmatch(t); m != nil {
+			if i, err := strconv.Atoi(m[1]); err == nil && i < len(p.Lines) {
+				return p.Lines[i].Field
+			}
+		}
+		lower := strings.ToLower(t)
+		switch {
+		case strings.Contains(lower, "shipto"), strings.Contains(lower, "ship_to"):
+			return "/ship_to"
+		case strings.Contains(lower, "shipfrom"), strings.Contains(lower, "ship_from"):
+			return "/ship_from"
+		}
+	}
+	return ""
 }
 
 // DetailsTransport makes the AvaTax client built on it ask for the lines'

@@ -264,3 +264,27 @@ func TestMoneyHasTwoDecimals(t *testing.T) {
 		t.Errorf("decode: %s %v", m, err)
 	}
 }
+
+func TestAnswerNamesWhatAvaTaxRefused(t *testing.T) {
+	s, _ := sandboxService(t, testConfig())
+	_, err := handle(t, s, example(t, func(m map[string]any) {
+		m["ship_to"] = map[string]any{"city": "New York", "country": "US"} // neither a postal code nor a street
+	}))
+	if e := AsError(err); e.Code != CodeAvaTaxRefused || e.Field != "/ship_to" || e.Retryable {
+		t.Fatalf("error %+v, want avatax_refused naming /ship_to", e)
+	}
+
+	p, err := Map(testConfig(), example(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for refersTo, want := range map[string]string{
+		"lines[0].taxCode": "/lines/0", "Lines[1]": "/lines/0/freight", "lines[4]": "/lines/1",
+		"lines[5].amount": "/freight", "lines[99]": "", "Addresses.ShipFrom": "/ship_from", "": "",
+	} {
+		ae := &avatax.Error{StatusCode: 400, Code: "GetTaxError", Details: []avatax.ErrorDetail{{RefersTo: refersTo}}}
+		if got := refusedField(ae, p); got != want {
+			t.Errorf("refersTo %q: field %q, want %q", refersTo, got, want)
+		}
+	}
+}
