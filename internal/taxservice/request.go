@@ -156,6 +156,7 @@ type Error struct {
 	Err       error
 }
 
+// Error says the code, the field and the message.
 func (e *Error) Error() string {
 	if e.Field != "" {
 		return e.Code + ": " + e.Field + ": " + e.Message
@@ -163,6 +164,7 @@ func (e *Error) Error() string {
 	return e.Code + ": " + e.Message
 }
 
+// Unwrap returns the underlying error (an AvaTax client error), if any.
 func (e *Error) Unwrap() error { return e.Err }
 
 func invalid(field, format string, args ...any) *Error {

@@ -207,6 +207,7 @@ func DetailsTransport(next http.RoundTripper) http.RoundTripper {
 
 type detailsTransport struct{ next http.RoundTripper }
 
+// RoundTrip asks for $include=Details where the client asked for less.
 func (t detailsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	q := req.URL.Query()
 	if inc := q.Get("$include"); inc != "" && !strings.Contains(strings.ToLower(inc), "details") {
