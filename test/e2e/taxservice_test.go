@@ -33,6 +33,9 @@ import (
 // emulator on HTTP, with the audit transport and an in-memory span
 // exporter.
 type taxService struct {
+	emb     *bus.Embedded
+	svc     *taxservice.Service
+	micro   micro.Service
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	sandbox *avataxsim.Sandbox
@@ -80,7 +83,7 @@ func startTaxService(t *testing.T, avataxURL string) *taxService {
 	if _, err := bus.Provision(ctx, js, bus.DefaultTopology); err != nil {
 		t.Fatal(err)
 	}
-	ts := &taxService{nc: nc, js: js, spans: tracetest.NewInMemoryExporter()}
+	ts := &taxService{emb: emb, nc: nc, js: js, spans: tracetest.NewInMemoryExporter()}
 	if avataxURL == "" {
 		ts.sandbox = avataxsim.New(avataxsim.Options{})
 		srv := httptest.NewServer(ts.sandbox)
@@ -96,7 +99,8 @@ func startTaxService(t *testing.T, avataxURL string) *taxService {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Serve(ctx, nc, taxservice.ServeOptions{}); err != nil {
+	ts.svc = svc
+	if ts.micro, err = svc.Serve(ctx, nc, taxservice.ServeOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -555,5 +559,33 @@ func TestTaxServiceInTheApp(t *testing.T) {
 	hz.Body.Close()
 	if hz.StatusCode != http.StatusOK {
 		t.Errorf("/healthz beside the tax requests: %d", hz.StatusCode)
+	}
+}
+
+// TestTaxServiceReplicasShareTheLoad: a second replica on its own
+// connection joins the queue group, and each request is answered once.
+func TestTaxServiceReplicasShareTheLoad(t *testing.T) {
+	ts := startTaxService(t, "")
+	nc2, err := ts.emb.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc2.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	second, err := ts.svc.Serve(ctx, nc2, taxservice.ServeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	for i := range n {
+		ts.ask(t, taxRequest(func(m map[string]any) { m["invoice_number"] = 1000 + i }))
+	}
+	a, b := ts.micro.Stats().Endpoints[0].NumRequests, second.Stats().Endpoints[0].NumRequests
+	if a+b != n || a == 0 || b == 0 {
+		t.Errorf("replicas answered %d and %d of %d requests; want all, shared", a, b, n)
+	}
+	if docs := ts.sandbox.Documents(avataxsim.DefaultCompany); len(docs) != n {
+		t.Errorf("%d documents for %d invoices", len(docs), n)
 	}
 }
