@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -170,3 +172,20 @@ func numberProblems(inst any) []string {
 }
 
 const maxNumberProblems = 10
+
+// ErrorPointer is the JSON pointer of what a decode error of the JSON
+// engine (github.com/go-json-experiment/json) is about, written as the
+// schema's problems write theirs ("/a/b", unescaped; "/" for the whole
+// document), so that both kinds of refusal name fields alike.
+func ErrorPointer(err error) string {
+	var ptr jsontext.Pointer
+	var se *jsonv2.SemanticError
+	var sy *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &se):
+		ptr = se.JSONPointer
+	case errors.As(err, &sy):
+		ptr = sy.JSONPointer
+	}
+	return "/" + strings.Join(slices.Collect(ptr.Tokens()), "/")
+}

@@ -2,7 +2,6 @@ package events
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -122,16 +121,7 @@ var schemaDecode = json.JoinOptions(json.DefaultOptionsV2(), jsonv1.DefaultOptio
 // "<pointer>: <what is wrong>", its pointer written as Problems writes
 // the schema's (unescaped).
 func decodeProblem(err error) string {
-	var ptr jsontext.Pointer
-	var se *json.SemanticError
-	var sy *jsontext.SyntacticError
-	switch {
-	case errors.As(err, &se):
-		ptr = se.JSONPointer
-	case errors.As(err, &sy):
-		ptr = sy.JSONPointer
-	}
-	return "/" + strings.Join(slices.Collect(ptr.Tokens()), "/") + ": " + err.Error()
+	return schemas.ErrorPointer(err) + ": " + err.Error()
 }
 
 // sameOrder checks that the event's subject is its order's id.

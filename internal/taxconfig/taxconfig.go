@@ -17,7 +17,6 @@ import (
 	"sync"
 
 	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 
@@ -150,16 +149,7 @@ var strict = jsonv2.JoinOptions(jsonv2.DefaultOptionsV2(), jsonv2.RejectUnknownM
 // fieldError names the field a decode error is about, "<pointer>: ...",
 // its pointer written as the schema's problems write theirs.
 func fieldError(err error) error {
-	var ptr jsontext.Pointer
-	var se *jsonv2.SemanticError
-	var sy *jsontext.SyntacticError
-	switch {
-	case errors.As(err, &se):
-		ptr = se.JSONPointer
-	case errors.As(err, &sy):
-		ptr = sy.JSONPointer
-	}
-	return fmt.Errorf("/%s: %w", strings.Join(slices.Collect(ptr.Tokens()), "/"), err)
+	return fmt.Errorf("%s: %w", schemas.ErrorPointer(err), err)
 }
 
 // asJSON returns the document as JSON: as it is when it is a JSON object,
