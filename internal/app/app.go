@@ -283,30 +283,26 @@ func (a *App) avaTaxTarget(cfg *config.Config, service string) (avaTax, error) {
 
 // newAvaTax makes the AvaTax client; its audit trail publishes on a.JS.
 func (a *App) newAvaTax(cfg *config.Config, ava avaTax) {
-	a.AvaTax = a.avaTaxClient(cfg, ava, nil)
+	a.AvaTax = a.avaTaxClient(cfg, ava)
 }
 
 // avaTaxClient makes an AvaTax client whose HTTP transport is wrap (when
 // not nil) over the audit transport.
-func (a *App) avaTaxClient(cfg *config.Config, ava avaTax, wrap func(http.RoundTripper) http.RoundTripper) *avatax.Client {
+func (a *App) avaTaxClient(cfg *config.Config, ava avaTax, opts ...avatax.Option) *avatax.Client {
 	// Every exchange is recorded in the audit trail, below the client's
 	// own (otelhttp) transport, so that records carry the HTTP span.
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = max(cfg.Concurrency, 16)
 	tr := audit.NewTransport(base, audit.Options{Publisher: a.JS, AccountID: ava.creds.AccountID, LicenseKey: ava.creds.LicenseKey,
 		MeterProvider: a.MeterProvider, Logger: a.Log})
-	var rt http.RoundTripper = tr
-	if wrap != nil {
-		rt = wrap(tr)
-	}
-	return avatax.New(ava.url, ava.creds,
+	return avatax.New(ava.url, ava.creds, append([]avatax.Option{
 		avatax.WithTimeout(cfg.AvaTaxTimeout), avatax.WithClientHeader("taxbridge", Version),
-		avatax.WithHTTPClient(&http.Client{Transport: rt}),
+		avatax.WithHTTPClient(&http.Client{Transport: tr}),
 		avatax.WithTracerProvider(a.TracerProvider), avatax.WithMeterProvider(a.MeterProvider), avatax.WithLogger(a.Log),
 		// One call, retries included, ends well before the event's lease.
 		avatax.WithRetry(avatax.RetryPolicy{MaxElapsed: cfg.AckWait * 2 / 3}),
 		avatax.WithMaxConcurrency(cfg.AvaTaxMaxConcurrency),
-		avatax.WithRateLimit(cfg.AvaTaxRateLimit, cfg.AvaTaxBurst))
+		avatax.WithRateLimit(cfg.AvaTaxRateLimit, cfg.AvaTaxBurst)}, opts...)...)
 }
 
 // startTaxService serves Order Administration's tax requests
@@ -319,7 +315,7 @@ func (a *App) startTaxService(ctx context.Context, cfg *config.Config, ava avaTa
 	tc := taxservice.Config{Default: &taxservice.CompanyConfig{
 		AvaTaxCompany: a.TaxConfig.Provider.CompanyCode, TaxIncludedInPrice: a.TaxConfig.Global.TaxesIncludedInPrice,
 	}}
-	svc, err := taxservice.New(tc, a.avaTaxClient(cfg, ava, taxservice.DetailsTransport),
+	svc, err := taxservice.New(tc, a.avaTaxClient(cfg, ava, avatax.WithDetails()),
 		taxservice.Options{TracerProvider: a.TracerProvider, Logger: a.Log, Audit: a.JS})
 	if err != nil {
 		a.Log.Warn("Order Administration tax requests are not served", "err", err)

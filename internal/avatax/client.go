@@ -1,6 +1,7 @@
 package avatax
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -115,6 +116,7 @@ type Client struct {
 	limiter    *rate.Limiter // nil: no limit
 	sem        chan struct{} // nil: no cap
 	log        *slog.Logger
+	include    string // $include of calls answered with a document
 
 	tracer  trace.Tracer
 	retries metric.Int64Counter
@@ -131,10 +133,16 @@ type settings struct {
 	tp         trace.TracerProvider
 	mp         metric.MeterProvider
 	log        *slog.Logger
+	include    string
 }
 
 // Option configures a Client.
 type Option func(*settings)
+
+// WithDetails makes every call answered with a document ask for its lines'
+// per-jurisdiction details too (state, county, city, special), for callers
+// that report tax by jurisdiction; the default asks for the lines only.
+func WithDetails() Option { return func(s *settings) { s.include = "Details" } }
 
 // WithHTTPClient replaces the HTTP client (e.g. to add a test transport).
 // Its Timeout, when set, is the per-attempt timeout unless WithTimeout is
@@ -216,6 +224,7 @@ func New(baseURL string, creds Credentials, opts ...Option) *Client {
 		clientHdr: s.clientHdr,
 		retry:     s.retry.withDefaults(),
 		log:       s.log,
+		include:   cmp.Or(s.include, answerInclude),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -300,7 +309,7 @@ func (c *Client) CreateOrAdjust(ctx context.Context, m CreateOrAdjustTransaction
 	var out TransactionModel
 	t := &m.CreateTransactionModel
 	return &out, c.run(ctx, &call{op: "createoradjust", method: http.MethodPost,
-		path: "/api/v2/transactions/createoradjust" + docQuery(""), route: "/api/v2/transactions/createoradjust",
+		path: "/api/v2/transactions/createoradjust" + c.docQuery(""), route: "/api/v2/transactions/createoradjust",
 		in: m, out: &out, safety: repeatable, doc: docAttrs{company: t.CompanyCode, code: t.Code, docType: t.Type}})
 }
 
@@ -311,7 +320,7 @@ func (c *Client) CreateOrAdjust(ctx context.Context, m CreateOrAdjustTransaction
 func (c *Client) Create(ctx context.Context, m CreateTransactionModel) (*TransactionModel, error) {
 	var out TransactionModel
 	return &out, c.run(ctx, &call{op: "create", method: http.MethodPost,
-		path: "/api/v2/transactions/create" + docQuery(""), route: "/api/v2/transactions/create",
+		path: "/api/v2/transactions/create" + c.docQuery(""), route: "/api/v2/transactions/create",
 		in: m, out: &out, safety: unsentOnly, doc: docAttrs{company: m.CompanyCode, code: m.Code, docType: m.Type}})
 }
 
@@ -321,7 +330,7 @@ func (c *Client) Create(ctx context.Context, m CreateTransactionModel) (*Transac
 func (c *Client) Get(ctx context.Context, companyCode, code, docType string) (*TransactionModel, error) {
 	var out TransactionModel
 	return &out, c.run(ctx, &call{op: "get", method: http.MethodGet,
-		path: docPath(companyCode, code, "") + docQuery(docType), route: docRoute(""),
+		path: docPath(companyCode, code, "") + c.docQuery(docType), route: docRoute(""),
 		out: &out, safety: repeatable, doc: docAttrs{company: companyCode, code: code, docType: docType}})
 }
 
@@ -332,7 +341,7 @@ func (c *Client) Get(ctx context.Context, companyCode, code, docType string) (*T
 func (c *Client) Commit(ctx context.Context, companyCode, code, docType string) (*TransactionModel, error) {
 	var out TransactionModel
 	k := &call{op: "commit", method: http.MethodPost,
-		path: docPath(companyCode, code, "/commit") + docQuery(docType), route: docRoute("/commit"),
+		path: docPath(companyCode, code, "/commit") + c.docQuery(docType), route: docRoute("/commit"),
 		in: CommitTransactionModel{Commit: true}, body: commitBody, out: &out, safety: checkFirst,
 		doc: docAttrs{company: companyCode, code: code, docType: docType}}
 	k.check = func(ctx context.Context) (bool, *Error) {
@@ -357,7 +366,7 @@ func (c *Client) Commit(ctx context.Context, companyCode, code, docType string) 
 func (c *Client) Void(ctx context.Context, companyCode, code, docType, reason string) (*TransactionModel, error) {
 	var out TransactionModel
 	k := &call{op: "void", method: http.MethodPost,
-		path: docPath(companyCode, code, "/void") + docQuery(docType), route: docRoute("/void"),
+		path: docPath(companyCode, code, "/void") + c.docQuery(docType), route: docRoute("/void"),
 		in: VoidTransactionModel{Code: reason}, body: voidBodies[reason], out: &out, safety: checkFirst,
 		doc: docAttrs{company: companyCode, code: code, docType: docType}}
 	k.check = func(ctx context.Context) (bool, *Error) {
@@ -404,7 +413,7 @@ func mustEncode(v any) []byte {
 func (c *Client) Refund(ctx context.Context, companyCode, code string, m RefundTransactionModel) (*TransactionModel, error) {
 	var out TransactionModel
 	k := &call{op: "refund", method: http.MethodPost,
-		path: docPath(companyCode, code, "/refund") + docQuery(SalesInvoice), route: docRoute("/refund"),
+		path: docPath(companyCode, code, "/refund") + c.docQuery(SalesInvoice), route: docRoute("/refund"),
 		in: m, out: &out, safety: unsentOnly,
 		doc: docAttrs{company: companyCode, code: code, docType: SalesInvoice, refundCode: m.RefundTransactionCode}}
 	if rc := m.RefundTransactionCode; rc != "" {
@@ -434,7 +443,7 @@ func (c *Client) ResolveAddress(ctx context.Context, a AddressValidationInfo) (*
 func (c *Client) lookUp(ctx context.Context, k *call, companyCode, code, docType string) (*TransactionModel, *Error) {
 	var doc TransactionModel
 	g := &call{op: k.op + " check", method: http.MethodGet,
-		path: docPath(companyCode, code, "") + docQuery(docType), route: docRoute(""), out: &doc,
+		path: docPath(companyCode, code, "") + c.docQuery(docType), route: docRoute(""), out: &doc,
 		doc: docAttrs{company: companyCode, code: code, docType: docType}}
 	if f := c.send(inContext(ctx), g, nil); f != nil {
 		return nil, f.err
@@ -467,14 +476,15 @@ func docRoute(suffix string) string {
 // status, totals) and each line's number, amounts and tax (see
 // taxdoc.Summarize), while create, createoradjust and refund answer by
 // default with Summary,Addresses, several times larger: encoding and
-// decoding that costs CPU on both sides for nothing. A Get with
-// $include=Details fetches the details should they ever be needed.
+// decoding that costs CPU on both sides for nothing. WithDetails asks for
+// the details where they are needed.
 const answerInclude = "Lines"
 
-// docQuery is the query of a call answered with a document: answerInclude
-// and, when given, the document type (encoded as url.Values would).
-func docQuery(docType string) string {
-	q := "?%24include=" + answerInclude
+// docQuery is the query of a call answered with a document: the client's
+// $include (answerInclude unless WithDetails) and, when given, the
+// document type (encoded as url.Values would).
+func (c *Client) docQuery(docType string) string {
+	q := "?%24include=" + c.include
 	if docType != "" {
 		q += "&documentType=" + url.QueryEscape(docType)
 	}

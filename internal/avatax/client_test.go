@@ -82,3 +82,22 @@ func TestCallsAskForLinesOnly(t *testing.T) {
 		t.Errorf("DocumentCode outside the client: %q %v", code, known)
 	}
 }
+
+// TestWithDetailsAsksForTheDetails: a client built WithDetails asks for
+// the lines' details by jurisdiction, for callers that report them.
+func TestWithDetailsAsksForTheDetails(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		if got := r.URL.Query().Get("$include"); got != "Details" {
+			t.Errorf("%s %s: $include %q, want Details", r.Method, r.URL, got)
+		}
+		ok(w, doc("SO-6", avatax.SalesOrder, avatax.StatusSaved))
+	})
+	c := f.client(avatax.WithDetails())
+	if _, err := c.CreateOrAdjust(context.Background(), saleModel("SO-6")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(context.Background(), "DEFAULT", "SO-6", avatax.SalesOrder); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -54,8 +53,8 @@ type Service struct {
 const instrumentation = "github.com/taxbridge/taxbridge/internal/taxservice"
 
 // New returns a service answering with ava under cfg, which it validates.
-// ava must ask AvaTax for the lines' details by jurisdiction: build its
-// HTTP client with DetailsTransport.
+// ava must ask AvaTax for the lines' details by jurisdiction: build it
+// with avatax.WithDetails.
 func New(cfg Config, ava AvaTax, opt Options) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("tax service configuration: %w", err)
@@ -192,28 +191,4 @@ func refusedField(err error, p *Plan) string {
 		}
 	}
 	return ""
-}
-
-// DetailsTransport makes the AvaTax client built on it ask for the lines'
-// tax details by jurisdiction. The client asks for lines only, which is
-// all the worker needs; the tax service answers with the tax of each
-// jurisdiction, which only the details hold.
-func DetailsTransport(next http.RoundTripper) http.RoundTripper {
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	return detailsTransport{next}
-}
-
-type detailsTransport struct{ next http.RoundTripper }
-
-// RoundTrip asks for $include=Details where the client asked for less.
-func (t detailsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	q := req.URL.Query()
-	if inc := q.Get("$include"); inc != "" && !strings.Contains(strings.ToLower(inc), "details") {
-		req = req.Clone(req.Context())
-		q.Set("$include", "Details")
-		req.URL.RawQuery = q.Encode()
-	}
-	return t.next.RoundTrip(req)
 }

@@ -28,7 +28,7 @@ func sandboxService(t *testing.T, cfg *Config) (*Service, *avataxsim.Sandbox) {
 func newService(t *testing.T, cfg *Config, url string) *Service {
 	t.Helper()
 	client := avatax.New(url, avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey},
-		avatax.WithHTTPClient(&http.Client{Transport: DetailsTransport(http.DefaultTransport)}),
+		avatax.WithDetails(),
 		avatax.WithRetry(avatax.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond, MaxElapsed: 2 * time.Second}))
 	s, err := New(*cfg, client, Options{})
 	if err != nil {
