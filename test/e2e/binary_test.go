@@ -47,10 +47,44 @@ func TestBinaryDemoAndGracefulStop(t *testing.T) {
 			t.Fatalf("taxbridge demo: %v\n%s", err, out)
 		}
 		for _, want := range []string{"built-in AvaTax sandbox", "straight-fulfil", "home-delivery", "cancelled", "returned",
-			"partial-cancel", "ReturnInvoice WEB-3-R1 Committed", "all 5 flows ended in their expected state"} {
+			"partial-cancel", "ReturnInvoice WEB-3-R1 Committed", "all 5 flows ended in their expected state",
+			"Order Administration tax requests over NATS (tax.requests)",
+			"QUOTE         order_entry → SalesOrder", "QUOTE         pick_slip   → SalesOrder",
+			"INVOICE       billing     → SalesInvoice OA-7-1001-I501 committed",
+			"CREDIT        billing     → ReturnInvoice OA-7-1001-C601 committed, tax -",
+			"DISTRIBUTETAX billing     → SalesInvoice OA-7-1002-I502 committed", "2: 1.11 (override)",
+			"all 5 Order Administration tax requests answered as expected"} {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("demo output lacks %q:\n%s", want, out)
 			}
+		}
+	})
+
+	t.Run("demo's Order Administration answers are all [ok]", func(t *testing.T) {
+		cmd := exec.Command(bin, "demo")
+		cmd.Env = cleanEnv()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("taxbridge demo: %v\n%s", err, out)
+		}
+		_, oa, found := strings.Cut(string(out), "== Order Administration")
+		if !found {
+			t.Fatalf("no Order Administration section:\n%s", out)
+		}
+		answers := 0
+		for _, l := range strings.Split(oa, "\n") {
+			if strings.HasPrefix(l, "   order ") {
+				answers++
+				if !strings.HasSuffix(l, "[ok]") {
+					t.Errorf("answer not [ok]: %s", l)
+				}
+			}
+		}
+		if answers != 5 {
+			t.Errorf("%d answers, want 5:\n%s", answers, oa)
+		}
+		if n := strings.Count(oa, "\n"); n > 30 {
+			t.Errorf("the Order Administration section is %d lines, want at most 30", n)
 		}
 	})
 
