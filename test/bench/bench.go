@@ -19,7 +19,7 @@ import (
 )
 
 // Phases of a run, in the order they run.
-var allPhases = []string{"ceiling", "floor", "e2e", "latency", "slow", "calls", "memory"}
+var allPhases = []string{"ceiling", "floor", "e2e", "latency", "slow", "calls", "taxrequests", "memory"}
 
 // config is what the flags set.
 type config struct {
@@ -39,13 +39,16 @@ type config struct {
 	LatencyMS         float64       `json:"avatax_latency_ms"`
 	SlowLifecycles    int           `json:"slow_lifecycles"`
 	CallsLifecycles   int           `json:"calls_lifecycles_per_flow"`
-	MemOrders         []int         `json:"memory_open_orders"`
-	Phases            []string      `json:"phases"`
-	Scale             float64       `json:"scale"`
-	JSON              string        `json:"-"`
-	SlowMode          string        `json:"slow_mode"`
-	SlowInFlight      int           `json:"slow_in_flight"`
-	SandboxInProcess  bool          `json:"sandbox_in_process"`
+	// TaxRequests is how many QUOTEs (and as many echoes) the taxrequests
+	// phase sends.
+	TaxRequests      int      `json:"tax_requests"`
+	MemOrders        []int    `json:"memory_open_orders"`
+	Phases           []string `json:"phases"`
+	Scale            float64  `json:"scale"`
+	JSON             string   `json:"-"`
+	SlowMode         string   `json:"slow_mode"`
+	SlowInFlight     int      `json:"slow_in_flight"`
+	SandboxInProcess bool     `json:"sandbox_in_process"`
 	// AvaTaxMaxConcurrency caps the AvaTax client's requests in flight
 	// (avatax.WithMaxConcurrency); 0: no cap, as the app builds it.
 	AvaTaxMaxConcurrency int `json:"avatax_max_concurrency,omitempty"`
@@ -71,9 +74,12 @@ type Report struct {
 	Telemetry    string       `json:"telemetry"`
 	Runs         []*runResult `json:"runs"`
 	CallsPerFlow []flowCalls  `json:"calls_per_flow,omitempty"`
-	Memory       *memResult   `json:"memory,omitempty"`
-	Targets      []target     `json:"targets"`
-	Problems     []string     `json:"problems"`
+	// TaxRequests is Order Administration's QUOTE over NATS request-reply
+	// beside the bus's own request-reply rate.
+	TaxRequests *taxReqResult `json:"tax_requests,omitempty"`
+	Memory      *memResult    `json:"memory,omitempty"`
+	Targets     []target      `json:"targets"`
+	Problems    []string      `json:"problems"`
 }
 
 type machine struct {
@@ -346,6 +352,11 @@ func Run(ctx context.Context, cfg *config, log io.Writer) (*Report, error) {
 	}
 	if cfg.has("calls") {
 		if err := b.callsPerFlow(ctx, cfg.Concurrency[0]); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.has("taxrequests") {
+		if err := b.taxRequests(ctx, cfg.Concurrency[0], cfg.TaxRequests); err != nil {
 			return nil, err
 		}
 	}

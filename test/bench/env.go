@@ -132,6 +132,9 @@ type clientConfig struct {
 	ackWait     time.Duration
 	// wrap, when set, wraps the pooled transport (below the audit).
 	wrap func(http.RoundTripper) http.RoundTripper
+	// opts are added to the client's options: the tax service's client
+	// asks for jurisdiction details (avatax.WithDetails), as the app's does.
+	opts []avatax.Option
 }
 
 func newBackend(latency time.Duration, inProcess bool, cc clientConfig) (*backend, error) {
@@ -170,11 +173,11 @@ func newBackend(latency time.Duration, inProcess bool, cc clientConfig) (*backen
 	if maxConc <= 0 {
 		maxConc = cc.concurrency
 	}
-	b.client = avatax.New(url, creds,
-		avatax.WithTimeout(10*time.Second), avatax.WithClientHeader("taxbridge-bench", "dev"),
+	b.client = avatax.New(url, creds, append([]avatax.Option{
+		avatax.WithTimeout(10 * time.Second), avatax.WithClientHeader("taxbridge-bench", "dev"),
 		avatax.WithHTTPClient(&http.Client{Transport: tr}),
 		avatax.WithRetry(avatax.RetryPolicy{MaxElapsed: cc.ackWait * 2 / 3}),
-		avatax.WithMaxConcurrency(maxConc))
+		avatax.WithMaxConcurrency(maxConc)}, cc.opts...)...)
 	return b, nil
 }
 

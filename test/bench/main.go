@@ -16,7 +16,12 @@
 //     second against concurrency ÷ latency;
 //  4. calls: AvaTax calls per lifecycle of each flow against Flow.Calls;
 //  5. memory: allocations per event (phase 2), and what the worker holds
-//     as open orders grow (-mem-orders).
+//     as open orders grow (-mem-orders);
+//  6. taxrequests: Order Administration QUOTEs answered by the tax service
+//     over NATS request-reply, the sandbox at 0 ms, by as many clients as
+//     the first concurrency in a closed loop, beside an echo micro service
+//     on the same server and connection driven the same way: the bus's own
+//     request-reply rate (-tax-requests; about 5 s on 2 cores).
 //
 // It prints a table, writes the same figures as JSON (-json), and exits 1
 // when an order did not end where its flow says (the figures are then not
@@ -118,6 +123,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	slowMode := fs.String("slow-mode", "closed", "slow phase: closed (orders driven in a closed loop) or backlog (work off a published backlog)")
 	slowInFlight := fs.Int("slow-in-flight", 0, "orders in flight in the closed-loop slow phase (0: four times the concurrency)")
 	callsLC := fs.Int("calls-lifecycles", 50, "lifecycles per flow when counting AvaTax calls")
+	taxReqs := fs.Int("tax-requests", 4000, "QUOTEs sent to the tax service over NATS request-reply in the taxrequests phase, by as many clients as the first concurrency (ten times as many echoes)")
 	memOrders := fs.String("mem-orders", "1000,10000", "open-order checkpoints of the memory phase (cumulative; e.g. 10000,100000)")
 	uniqueAddr := fs.Bool("mem-unique-addresses", true, "give every order of the memory phase its own delivery address (false: all share one)")
 	phases := fs.String("phases", strings.Join(allPhases, ","), "phases to run: "+strings.Join(allPhases, ","))
@@ -194,6 +200,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	scaled := func(n int) int { return max(1, int(float64(n)**scale+0.5)) }
 	cfg.Lifecycles, cfg.LatencyLifecycles = scaled(*lifecycles), scaled(*latLC)
 	cfg.SlowLifecycles, cfg.CallsLifecycles = scaled(*slowLC), scaled(*callsLC)
+	cfg.TaxRequests = scaled(*taxReqs)
 	prev := 0
 	for i, n := range cfg.MemOrders {
 		cfg.MemOrders[i] = scaled(n)
@@ -330,6 +337,13 @@ func printTable(out io.Writer, rep *Report) {
 		row("4", "AvaTax document calls per lifecycle: "+fc.Flow, "", fmt.Sprintf("%.2f (min %d)", fc.CallsPerLifecycle, fc.Minimum),
 			fmt.Sprintf("%s per lifecycle; %d events per lifecycle, %d lifecycles; address resolutions (once per address) %d",
 				strings.Join(slices.Sorted(slices.Values(ops)), ", "), fc.EventsPerLifecycle, fc.Lifecycles, fc.AddressResolutions))
+	}
+	if x := rep.TaxRequests; x != nil {
+		q, e := x.Quote, x.Echo
+		row("6", "Order Administration QUOTE over NATS request-reply, AvaTax 0 ms", strconv.Itoa(x.Concurrency),
+			fmt.Sprintf("%.0f req/s", q.RequestsPerSecond),
+			fmt.Sprintf("p50 %.2f ms, p99 %.2f ms; %.2f of the bus's echo: %.0f req/s, p50 %.2f ms, p99 %.2f ms; %d requests of %d B each, %d clients in a closed loop; %.3f ms CPU per QUOTE (sandbox apart), %.3f per echo",
+				q.P50, q.P99, x.RatioToEcho, e.RequestsPerSecond, e.P50, e.P99, q.Requests, x.RequestSize, x.Concurrency, q.CPUPerRequestMS, e.CPUPerRequestMS))
 	}
 	if mem := rep.Memory; mem != nil {
 		for _, p := range mem.Points {

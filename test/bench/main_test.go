@@ -31,7 +31,7 @@ func TestSmoke(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "bench.json")
 	args := []string{"-concurrency", "4", "-lifecycles", "60", "-latency-lifecycles", "12",
-		"-latency", "20ms", "-slow-lifecycles", "12", "-calls-lifecycles", "2", "-mem-orders", "30", "-rounds", "2", "-json", out}
+		"-latency", "20ms", "-slow-lifecycles", "12", "-calls-lifecycles", "2", "-tax-requests", "40", "-mem-orders", "30", "-rounds", "2", "-json", out}
 	ncpu := 0
 	if runtime.GOOS == "linux" {
 		ncpu = runtime.NumCPU() // every CPU: limitCPUs runs, and nothing slows down
@@ -100,6 +100,13 @@ func TestSmoke(t *testing.T) {
 		if fc.CallsPerLifecycle != float64(fc.Minimum) {
 			t.Errorf("%s: %.2f AvaTax calls per lifecycle, want %d", fc.Flow, fc.CallsPerLifecycle, fc.Minimum)
 		}
+	}
+	if x := back.TaxRequests; x == nil || x.Quote.Requests != 40 || x.Quote.RequestsPerSecond <= 0 || x.Quote.P99 <= 0 ||
+		x.Echo.RequestsPerSecond <= 0 || x.Echo.P99 <= 0 || x.AvaTaxCalls != 40 || x.Concurrency != 4 {
+		t.Errorf("tax requests: %+v", x)
+	}
+	if !strings.Contains(table.String(), "Order Administration QUOTE over NATS request-reply") || !strings.Contains(table.String(), "of the bus's echo") {
+		t.Errorf("table lacks the tax requests row:\n%s", table.String())
 	}
 	if back.Memory == nil || len(back.Memory.Points) != 2 || back.Memory.Points[1].OpenOrders != 30 {
 		t.Errorf("memory points: %+v", back.Memory)
