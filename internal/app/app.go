@@ -4,12 +4,14 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -312,9 +314,10 @@ func (a *App) avaTaxClient(cfg *config.Config, ava avaTax, opts ...avatax.Option
 // configuration cannot be served by AvaTax: the service is then left out,
 // with a warning, and the worker runs as before.
 func (a *App) startTaxService(ctx context.Context, cfg *config.Config, ava avaTax) error {
-	tc := taxservice.Config{Default: &taxservice.CompanyConfig{
-		AvaTaxCompany: a.TaxConfig.Provider.CompanyCode, TaxIncludedInPrice: a.TaxConfig.Global.TaxesIncludedInPrice,
-	}}
+	tc, err := taxServiceConfig(a.TaxConfig)
+	if err != nil {
+		return err
+	}
 	svc, err := taxservice.New(tc, a.avaTaxClient(cfg, ava, avatax.WithDetails()),
 		taxservice.Options{TracerProvider: a.TracerProvider, Logger: a.Log, Audit: a.JS})
 	if err != nil {
@@ -328,6 +331,38 @@ func (a *App) startTaxService(ctx context.Context, cfg *config.Config, ava avaTa
 	h := svc.Handler()
 	a.taxHTTP.Store(&h)
 	return nil
+}
+
+// taxServiceConfig is the tax service's configuration from the tax
+// configuration's order_administration section: companies listed there,
+// and the others, unless refused, on provider.company_code.
+func taxServiceConfig(c *taxconfig.Config) (taxservice.Config, error) {
+	tc := taxservice.Config{}
+	unlisted := &taxservice.CompanyConfig{AvaTaxCompany: c.Provider.CompanyCode, TaxIncludedInPrice: c.Global.TaxesIncludedInPrice}
+	oa := c.OrderAdministration
+	if oa == nil {
+		tc.Default = unlisted
+		return tc, nil
+	}
+	if oa.ServeUnlistedCompanies == nil || *oa.ServeUnlistedCompanies {
+		tc.Default = unlisted
+	}
+	tc.ChargeTaxCodes, tc.DefaultTaxCode = oa.ChargeTaxCodes, oa.DefaultTaxCode
+	for _, x := range oa.CrossReference {
+		tc.CrossReference = append(tc.CrossReference, taxservice.CrossReference{ItemClass: x.ItemClass,
+			Division: x.Division, Department: x.Department, Class: x.Class, TaxCode: x.TaxCode})
+	}
+	tc.Companies = make(map[int]taxservice.CompanyConfig, len(oa.Companies))
+	for key, co := range oa.Companies {
+		n, err := strconv.Atoi(key)
+		if err != nil {
+			return tc, fmt.Errorf("tax configuration /order_administration/companies/%s: not a company number: %w", key, err)
+		}
+		tc.Companies[n] = taxservice.CompanyConfig{AvaTaxCompany: cmp.Or(co.AvaTaxCompany, c.Provider.CompanyCode),
+			TaxIncludedInPrice: c.Global.TaxesIncludedInPrice, SendQuoteNotInvoice: co.SendQuoteNotInvoice,
+			FallbackToStandardRates: co.FallbackToStandardRates, StandardRates: co.StandardRates}
+	}
+	return tc, nil
 }
 
 // startSandbox serves the built-in sandbox over real HTTP on loopback.

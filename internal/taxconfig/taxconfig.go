@@ -18,6 +18,7 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/shopspring/decimal"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/taxbridge/taxbridge/internal/events"
@@ -36,6 +37,41 @@ type Config struct {
 	SalesChannels  map[string]SalesChannel  `json:"sales_channels"`
 	Provider       Provider                 `json:"provider"`
 	StockLocations map[string]StockLocation `json:"stock_locations"`
+	// OrderAdministration configures the tax request service for Oracle
+	// Retail Order Administration; nil serves every company with
+	// Provider.CompanyCode and the default codes.
+	OrderAdministration *OrderAdministration `json:"order_administration,omitempty"`
+}
+
+// OrderAdministration is how Order Administration's tax requests are
+// served: per company, the charges' tax codes, the cross reference.
+type OrderAdministration struct {
+	// Companies by Order Administration company number (a string of
+	// digits, as JSON object keys are).
+	Companies map[string]OACompany `json:"companies,omitempty"`
+	// ServeUnlistedCompanies serves companies not listed with
+	// Provider.CompanyCode (default true); false refuses them.
+	ServeUnlistedCompanies *bool             `json:"serve_unlisted_companies,omitempty"`
+	ChargeTaxCodes         map[string]string `json:"charge_tax_codes,omitempty"`
+	DefaultTaxCode         string            `json:"default_tax_code,omitempty"`
+	CrossReference         []OACrossRef      `json:"cross_reference,omitempty"`
+}
+
+// OACompany is one Order Administration company's settings.
+type OACompany struct {
+	AvaTaxCompany           string                     `json:"avatax_company,omitempty"`
+	SendQuoteNotInvoice     bool                       `json:"send_quote_not_invoice,omitempty"`
+	FallbackToStandardRates bool                       `json:"fallback_to_standard_rates,omitempty"`
+	StandardRates           map[string]decimal.Decimal `json:"standard_rates,omitempty"`
+}
+
+// OACrossRef is a row of the tax product code cross reference.
+type OACrossRef struct {
+	ItemClass  string `json:"item_class,omitempty"`
+	Division   string `json:"division,omitempty"`
+	Department string `json:"department,omitempty"`
+	Class      string `json:"class,omitempty"`
+	TaxCode    string `json:"tax_code"`
 }
 
 // Global holds the settings that apply to every sales channel.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopspring/decimal"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -171,5 +172,40 @@ func TestKnowsChannel(t *testing.T) {
 	c.SalesChannels = nil
 	if !c.KnowsChannel("anything") {
 		t.Error("with no sales_channels listed, every channel takes the global settings")
+	}
+}
+
+func TestOrderAdministrationSection(t *testing.T) {
+	doc := `{"global": {"removed_line_item_states": [], "commitable_parcel_states": ["dispatched"]},
+	  "sales_channels": {}, "provider": {"company_code": "DEFAULT"}, "stock_locations": {},
+	  "order_administration": {
+	    "companies": {"7": {"avatax_company": "ACME", "send_quote_not_invoice": true,
+	      "fallback_to_standard_rates": true, "standard_rates": {"US-WA": 0.101, "US": "0.07"}}},
+	    "serve_unlisted_companies": false,
+	    "charge_tax_codes": {"handling": "OH010000"},
+	    "default_tax_code": "P0000000",
+	    "cross_reference": [{"item_class": "APP", "division": "1", "tax_code": "PC040100"}]}}`
+	c, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oa := c.OrderAdministration
+	if oa == nil || oa.Companies["7"].AvaTaxCompany != "ACME" || !oa.Companies["7"].SendQuoteNotInvoice ||
+		!oa.Companies["7"].StandardRates["US-WA"].Equal(decimal.RequireFromString("0.101")) ||
+		oa.ServeUnlistedCompanies == nil || *oa.ServeUnlistedCompanies || oa.ChargeTaxCodes["handling"] != "OH010000" ||
+		len(oa.CrossReference) != 1 || oa.CrossReference[0].TaxCode != "PC040100" {
+		t.Fatalf("order_administration read as %+v", oa)
+	}
+	for _, tt := range []struct{ edit, field string }{
+		{`"companies": {"seven": {}}`, "'seven' does not match"},
+		{`"charge_tax_codes": {"freigth": "FR"}`, "/order_administration/charge_tax_codes"},
+		{`"cross_reference": [{"item_class": "APP"}]`, "/order_administration/cross_reference/0"},
+	} {
+		bad := `{"global": {"removed_line_item_states": [], "commitable_parcel_states": ["dispatched"]},
+		  "sales_channels": {}, "provider": {"company_code": "DEFAULT"}, "stock_locations": {},
+		  "order_administration": {` + tt.edit + `}}`
+		if _, err := Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), tt.field) {
+			t.Errorf("%s: err %v, want it to name %s", tt.edit, err, tt.field)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +28,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/config"
 	"github.com/taxbridge/taxbridge/internal/demo"
+	"github.com/taxbridge/taxbridge/internal/taxconfig"
 	"github.com/taxbridge/taxbridge/internal/taxservice"
 )
 
@@ -587,5 +590,55 @@ func TestTaxServiceReplicasShareTheLoad(t *testing.T) {
 	}
 	if docs := ts.sandbox.Documents(avataxsim.DefaultCompany); len(docs) != n {
 		t.Errorf("%d documents for %d invoices", len(docs), n)
+	}
+}
+
+// TestTaxServiceReadsTheTaxConfiguration: the tax configuration's
+// order_administration section reaches the service taxbridge runs: a
+// company listed with send_quote_not_invoice is billed as a quote, and
+// with serve_unlisted_companies false another company is refused.
+func TestTaxServiceReadsTheTaxConfiguration(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(taxconfig.Example, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["order_administration"] = map[string]any{
+		"companies":                map[string]any{"7": map[string]any{"send_quote_not_invoice": true}},
+		"serve_unlisted_companies": false,
+	}
+	raw, _ := json.Marshal(doc)
+	path := filepath.Join(t.TempDir(), "tax.json")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(func(c *config.Config) { demo.Configure(c, t.TempDir(), false) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TaxConfigFile = path
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ask := func(company int) *nats.Msg {
+		body, _ := json.Marshal(taxRequest(func(m map[string]any) { m["company"] = company }))
+		msg, err := a.NC.Request(taxservice.Subject, body, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg
+	}
+	var resp taxservice.Response
+	if msg := ask(7); msg.Header.Get(micro.ErrorCodeHeader) != "" || json.Unmarshal(msg.Data, &resp) != nil || resp.SentAs != "QUOTE" {
+		t.Errorf("company 7's INVOICE: %s %s, want it sent as a QUOTE", msg.Header.Get(micro.ErrorCodeHeader), msg.Data)
+	}
+	if docs := a.Sandbox.Documents(a.TaxConfig.Provider.CompanyCode); len(docs) != 0 {
+		t.Errorf("%d documents recorded for a quote", len(docs))
+	}
+	if msg := ask(3); msg.Header.Get(micro.ErrorCodeHeader) != "422" {
+		t.Errorf("company 3, not listed: %s %s, want refused with 422", msg.Header.Get(micro.ErrorCodeHeader), msg.Data)
 	}
 }
