@@ -39,7 +39,8 @@ func LogConnectionEvents(log *slog.Logger) []nats.Option {
 				log.Error("NATS connection closed", "err", err)
 				return
 			}
-			log.Info("NATS connection closed")
+			// Closed on purpose (shutdown, the demo's end): nothing to act on.
+			log.Debug("NATS connection closed")
 		}),
 	}
 }
