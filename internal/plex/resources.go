@@ -1,0 +1,90 @@
+package plex
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+func escape(id string) string { return url.PathEscape(id) }
+
+// ListSalesOrders returns the sales orders. Plex returns them all at once
+// (no pagination) and may ignore filters, so callers must filter again.
+func (c *Client) ListSalesOrders(ctx context.Context, filter url.Values) ([]SalesOrder, error) {
+	var out []SalesOrder
+	err := c.do(ctx, call{method: http.MethodGet, route: "/sales/v1/orders", path: "/sales/v1/orders", query: filter, out: &out})
+	return out, err
+}
+
+// GetSalesOrder returns a sales order with its lines and prices.
+func (c *Client) GetSalesOrder(ctx context.Context, id string) (*SalesOrder, error) {
+	var out SalesOrder
+	if err := c.do(ctx, call{method: http.MethodGet, route: "/sales/v1/orders/{id}", path: "/sales/v1/orders/" + escape(id), out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetCustomer returns a customer with its tax exemption.
+func (c *Client) GetCustomer(ctx context.Context, id string) (*Customer, error) {
+	var out Customer
+	if err := c.do(ctx, call{method: http.MethodGet, route: "/mdm/v1/customers/{id}", path: "/mdm/v1/customers/" + escape(id), out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ListCustomerAddresses returns the addresses of a customer.
+func (c *Client) ListCustomerAddresses(ctx context.Context, customerID string) ([]CustomerAddress, error) {
+	var out []CustomerAddress
+	err := c.do(ctx, call{method: http.MethodGet, route: "/mdm/v1/customers/{id}/addresses", path: "/mdm/v1/customers/" + escape(customerID) + "/addresses", out: &out})
+	return out, err
+}
+
+// ListPurchaseOrders returns the purchase orders (no pagination; filters
+// may be ignored).
+func (c *Client) ListPurchaseOrders(ctx context.Context, filter url.Values) ([]PurchaseOrder, error) {
+	var out []PurchaseOrder
+	err := c.do(ctx, call{method: http.MethodGet, route: "/purchasing/v1/purchase-orders", path: "/purchasing/v1/purchase-orders", query: filter, out: &out})
+	return out, err
+}
+
+// GetPurchaseOrder returns a purchase order with its line items.
+func (c *Client) GetPurchaseOrder(ctx context.Context, id string) (*PurchaseOrder, error) {
+	var out PurchaseOrder
+	if err := c.do(ctx, call{method: http.MethodGet, route: "/purchasing/v1/purchase-orders/{id}", path: "/purchasing/v1/purchase-orders/" + escape(id), out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetSupplier returns a supplier.
+func (c *Client) GetSupplier(ctx context.Context, id string) (*Supplier, error) {
+	var out Supplier
+	if err := c.do(ctx, call{method: http.MethodGet, route: "/mdm/v1/suppliers/{id}", path: "/mdm/v1/suppliers/" + escape(id), out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PutPriceAdjustment writes tax back onto a sales order. It is idempotent
+// (the adjustment is identified by its type and description), so it is
+// retried on 5xx and lost connections as well as on 429.
+func (c *Client) PutPriceAdjustment(ctx context.Context, orderID string, in PriceAdjustmentInput) (*PriceAdjustment, error) {
+	if in.Type == "" || in.Description == "" {
+		return nil, fmt.Errorf("plex: price adjustment needs a type and a description (they identify it)")
+	}
+	var out PriceAdjustment
+	if err := c.do(ctx, call{method: http.MethodPut, route: "/sales/v1/orders/{id}/price-adjustments", path: "/sales/v1/orders/" + escape(orderID) + "/price-adjustments", in: in, out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ListPriceAdjustments returns the price adjustments of a sales order.
+func (c *Client) ListPriceAdjustments(ctx context.Context, orderID string) ([]PriceAdjustment, error) {
+	var out []PriceAdjustment
+	err := c.do(ctx, call{method: http.MethodGet, route: "/sales/v1/orders/{id}/price-adjustments", path: "/sales/v1/orders/" + escape(orderID) + "/price-adjustments", out: &out})
+	return out, err
+}
