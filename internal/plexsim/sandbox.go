@@ -1,0 +1,225 @@
+// Package plexsim is an in-memory Plex Connect sandbox: an http.Handler
+// that serves the sales, customer, purchasing and supplier resources the
+// plex client reads, records the price adjustments written back, and
+// behaves like Plex where a client must cope with it (API key header, 401
+// and 404 bodies, ISO 8601 UTC dates, no pagination, a budget of calls per
+// minute per key answered with 429 and Retry-After), plus fault injection
+// for tests and demos.
+package plexsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/taxbridge/taxbridge/internal/plex"
+)
+
+// Defaults of Options.
+const (
+	DefaultAPIKey = "sandbox-plex-api-key"
+	DefaultBudget = plex.DefaultBudget
+)
+
+// Options configures a Sandbox.
+type Options struct {
+	// APIKey is the key the sandbox accepts (default DefaultAPIKey).
+	APIKey string
+	// TenantID, when set, is the only tenant accepted in the tenant
+	// header; another tenant gets 403. An absent header is the default tenant.
+	TenantID string
+	// OAuthClientID and OAuthClientSecret, when set, make the sandbox
+	// serve POST /oauth/token (client-credentials grant) and require its
+	// bearer token on every API call, besides the key.
+	OAuthClientID, OAuthClientSecret string
+	// TokenTTL is the lifetime of an issued token (default 1h).
+	TokenTTL time.Duration
+	// Budget is the number of calls one key may make per BudgetWindow
+	// (default 200 per minute, as Plex); past it the sandbox answers 429
+	// with Retry-After. Negative: unlimited.
+	Budget       int
+	BudgetWindow time.Duration
+	// Faults injects failures; the zero value injects none.
+	Faults Faults
+	// Now is the clock (default time.Now), for dates on adjustments.
+	Now func() time.Time
+}
+
+// Sandbox is the Plex Connect emulator. It is safe for concurrent use.
+type Sandbox struct {
+	opts Options
+	mux  *http.ServeMux
+
+	mu          sync.Mutex
+	orders      map[string]plex.SalesOrder
+	customers   map[string]plex.Customer
+	addresses   map[string][]plex.CustomerAddress
+	pos         map[string]plex.PurchaseOrder
+	suppliers   map[string]plex.Supplier
+	adjustments map[string][]plex.PriceAdjustment // by order id
+	adjSeq      int
+	tokens      map[string]time.Time // bearer token -> expiry
+	windows     map[string]*window   // per key
+	stats       Stats
+	faults      Faults
+	rnd         *rand.Rand
+}
+
+type window struct {
+	start time.Time
+	count int
+}
+
+// Stats counts what the sandbox answered.
+type Stats struct {
+	Requests    int            // every request that reached the handler
+	RateLimited int            // 429 for a spent budget
+	Injected    map[string]int // injected faults by kind ("429", "500", "503")
+	Writes      int            // price adjustment writes that changed something
+}
+
+// New returns a sandbox with no data.
+func New(o Options) *Sandbox {
+	if o.APIKey == "" {
+		o.APIKey = DefaultAPIKey
+	}
+	if o.Budget == 0 {
+		o.Budget = DefaultBudget
+	}
+	if o.BudgetWindow <= 0 {
+		o.BudgetWindow = time.Minute
+	}
+	if o.TokenTTL <= 0 {
+		o.TokenTTL = time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Sandbox{
+		opts: o, mux: http.NewServeMux(),
+		orders: map[string]plex.SalesOrder{}, customers: map[string]plex.Customer{},
+		addresses: map[string][]plex.CustomerAddress{}, pos: map[string]plex.PurchaseOrder{},
+		suppliers: map[string]plex.Supplier{}, adjustments: map[string][]plex.PriceAdjustment{},
+		tokens: map[string]time.Time{}, windows: map[string]*window{},
+		stats: Stats{Injected: map[string]int{}},
+	}
+	s.setFaultsLocked(o.Faults)
+	s.routes()
+	return s
+}
+
+// Stats returns a copy of the counters.
+func (s *Sandbox) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Injected = make(map[string]int, len(s.stats.Injected))
+	for k, v := range s.stats.Injected {
+		st.Injected[k] = v
+	}
+	return st
+}
+
+// ServeHTTP applies latency, authentication, the budget and faults, then
+// the route.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.stats.Requests++
+	s.mu.Unlock()
+	if d := s.latency(r); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if r.Method == http.MethodPost && r.URL.Path == "/oauth/token" {
+		s.token(w, r)
+		return
+	}
+	// Plex checks the key before anything else; the body never repeats it.
+	if r.Header.Get(plex.HeaderAPIKey) != s.opts.APIKey {
+		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "missing or invalid API key", nil)
+		return
+	}
+	if t := r.Header.Get(plex.HeaderTenantID); t != "" && s.opts.TenantID != "" && t != s.opts.TenantID {
+		writeError(w, http.StatusForbidden, "TENANT_FORBIDDEN", "the API key has no access to this tenant", nil)
+		return
+	}
+	if s.opts.OAuthClientID != "" && !s.validBearer(r) {
+		writeError(w, http.StatusUnauthorized, "INVALID_TOKEN", "missing, invalid or expired bearer token", nil)
+		return
+	}
+	if s.overBudget(w) {
+		return
+	}
+	if s.fault(w, r) {
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Sandbox) overBudget(w http.ResponseWriter) bool {
+	if s.opts.Budget < 0 {
+		return false
+	}
+	now := time.Now()
+	s.mu.Lock()
+	win := s.windows[s.opts.APIKey]
+	if win == nil || now.Sub(win.start) >= s.opts.BudgetWindow {
+		win = &window{start: now}
+		s.windows[s.opts.APIKey] = win
+	}
+	win.count++
+	over := win.count > s.opts.Budget
+	left := win.start.Add(s.opts.BudgetWindow).Sub(now)
+	if over {
+		s.stats.RateLimited++
+	}
+	s.mu.Unlock()
+	if !over {
+		return false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(left.Seconds())))))
+	writeError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", fmt.Sprintf("more than %d calls in %v", s.opts.Budget, s.opts.BudgetWindow), nil)
+	return true
+}
+
+// writeError sends Plex's (assumed) error body.
+func writeError(w http.ResponseWriter, status int, code, msg string, fields []plex.FieldError) {
+	writeJSON(w, status, map[string]any{"code": code, "message": msg, "errors": fields})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func sortedValues[V any](m map[string]V) []V {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]V, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, m[k])
+	}
+	return out
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return h[7:]
+	}
+	return ""
+}
