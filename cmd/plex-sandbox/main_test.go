@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/taxbridge/taxbridge/internal/plex"
+	"github.com/taxbridge/taxbridge/internal/plexsim"
+)
+
+// TestSeedFile serves the example seed file and reads it back with the client.
+func TestSeedFile(t *testing.T) {
+	sb, err := newSandbox(plexsim.Options{APIKey: "k-1234"}, "testdata/seed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	c, err := plex.New(srv.URL, plex.Credentials{APIKey: "k-1234"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := c.GetSalesOrder(context.Background(), "SO-1")
+	if err != nil || len(o.Lines) != 2 || o.Lines[1].Amount.String() != "12.34" {
+		t.Fatalf("order = %+v, %v", o, err)
+	}
+	cu, err := c.GetCustomer(context.Background(), "C-2")
+	if err != nil || !cu.Financials.SalesTaxExempt {
+		t.Fatalf("customer = %+v, %v", cu, err)
+	}
+	if _, err := c.GetSupplier(context.Background(), "S-1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBadSeedFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(p, []byte(`{"salesOrder": []}`), 0o600)
+	if _, err := newSandbox(plexsim.Options{}, p); err == nil {
+		t.Fatal("an unknown field was accepted")
+	}
+	if _, err := newSandbox(plexsim.Options{}, filepath.Join(t.TempDir(), "missing.json")); err == nil {
+		t.Fatal("a missing file was accepted")
+	}
+	if err := run([]string{"-no-such-flag"}); err == nil {
+		t.Fatal("an unknown flag was accepted")
+	}
+}
