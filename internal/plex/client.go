@@ -316,7 +316,7 @@ func (c *Client) retryLoop(ctx context.Context, k call) (int, error) {
 		switch {
 		case isPlex && e.Status == http.StatusTooManyRequests:
 			// A 429 means Plex did not act, so even a POST may be repeated.
-		case isPlex && e.Temporary(), !isPlex && !isTokenErr(err):
+		case isPlex && e.Temporary(), !isPlex && !notRepeatable(err):
 			// A 5xx or a lost connection may have taken effect: repeat
 			// only what is idempotent.
 			retryable = retryable && k.idempotent()
@@ -345,13 +345,17 @@ func (c *Client) retryLoop(ctx context.Context, k call) (int, error) {
 	}
 }
 
-func isTokenErr(err error) bool { return errors.Is(err, ErrToken) }
+// errBudget marks a call whose turn in the budget would come after its
+// context ends: repeating it cannot help.
+var errBudget = errors.New("waiting for the call budget")
+
+func notRepeatable(err error) bool { return errors.Is(err, ErrToken) || errors.Is(err, errBudget) }
 
 // once sends one request and decodes its answer.
 func (c *Client) once(ctx context.Context, k call, body []byte) error {
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return fmt.Errorf("plex: %s %s: waiting for the call budget: %w", k.method, k.route, err)
+			return fmt.Errorf("plex: %s %s: %w: %w", k.method, k.route, errBudget, err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)

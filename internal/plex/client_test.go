@@ -415,3 +415,19 @@ func TestContextCancelled(t *testing.T) {
 		t.Fatalf("err = %v after %v", err, time.Since(start))
 	}
 }
+
+func TestBudgetWaitPastDeadline(t *testing.T) {
+	c, sb, _ := setup(t, plexsim.Options{}, plex.WithBudget(1, time.Hour))
+	if _, err := c.GetSupplier(context.Background(), "S-1"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := c.GetSupplier(ctx, "S-1"); err == nil || time.Since(start) > 50*time.Millisecond {
+		t.Fatalf("err = %v after %v: a turn after the deadline fails at once", err, time.Since(start))
+	}
+	if sb.Stats().Requests != 1 {
+		t.Fatal("a call over budget reached Plex")
+	}
+}
