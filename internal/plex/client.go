@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -163,7 +164,7 @@ type Client struct {
 	base    *url.URL
 	tenant  string
 	sec     *secrets
-	tokens  oauth2.TokenSource // nil without OAuth
+	tokens  *tokenCache // nil without OAuth
 	http    *http.Client
 	timeout time.Duration
 	retry   RetryPolicy
@@ -263,9 +264,7 @@ func New(baseURL string, creds Credentials, opts ...Option) (*Client, error) {
 		}
 		c.sec.values = append(c.sec.values, o.ClientSecret)
 		cc := clientcredentials.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenURL: o.TokenURL, Scopes: o.Scopes}
-		// The token source outlives any one call, so it gets a background
-		// context carrying only the HTTP client; it refreshes on expiry.
-		c.tokens = cc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, hc))
+		c.tokens = &tokenCache{cfg: cc, hc: hc}
 	}
 	return c, nil
 }
@@ -306,6 +305,7 @@ func (c *Client) retryLoop(ctx context.Context, k call) (int, error) {
 		body = b
 	}
 	deadline := time.Now().Add(c.retry.MaxElapsed)
+	refreshed := false
 	for attempt := 1; ; attempt++ {
 		err := c.once(ctx, k, body)
 		if err == nil {
@@ -313,6 +313,13 @@ func (c *Client) retryLoop(ctx context.Context, k call) (int, error) {
 		}
 		e, isPlex := asError(err)
 		retryable := ctx.Err() == nil && attempt < c.retry.MaxAttempts
+		if isPlex && e.Status == http.StatusUnauthorized && c.tokens != nil && !refreshed && retryable {
+			// The token may have been revoked before its expiry: fetch a
+			// new one and try once more before calling the credentials wrong.
+			refreshed = true
+			c.tokens.invalidate()
+			continue
+		}
 		switch {
 		case isPlex && e.Status == http.StatusTooManyRequests:
 			// A 429 means Plex did not act, so even a POST may be repeated.
@@ -380,8 +387,10 @@ func (c *Client) once(ctx context.Context, k call, body []byte) error {
 		req.Header.Set(HeaderTenantID, c.tenant)
 	}
 	if c.tokens != nil {
-		tok, err := c.tokens.Token()
+		tok, err := c.tokens.get(ctx)
 		if err != nil {
+			// The token error is flattened to scrubbed text rather than
+			// wrapped: its chain may hold the token endpoint's raw answer.
 			return fmt.Errorf("%w: %s", ErrToken, c.sec.scrub(err.Error()))
 		}
 		tok.SetAuthHeader(req)
@@ -429,4 +438,34 @@ func (c *Client) decodeError(k call, resp *http.Response, data []byte) error {
 		e.RetryAfter = ra
 	}
 	return e
+}
+
+// tokenCache holds the OAuth access token: fetched with the context of the
+// call that needs it, reused until it is about to expire, and dropped when
+// Plex refuses it so the next call fetches a new one.
+type tokenCache struct {
+	cfg clientcredentials.Config
+	hc  *http.Client
+	mu  sync.Mutex
+	tok *oauth2.Token
+}
+
+func (t *tokenCache) get(ctx context.Context) (*oauth2.Token, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tok.Valid() { // Valid allows for a margin before expiry
+		return t.tok, nil
+	}
+	tok, err := t.cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, t.hc))
+	if err != nil {
+		return nil, err
+	}
+	t.tok = tok
+	return tok, nil
+}
+
+func (t *tokenCache) invalidate() {
+	t.mu.Lock()
+	t.tok = nil
+	t.mu.Unlock()
 }

@@ -379,6 +379,10 @@ func TestOAuth(t *testing.T) {
 	if sb.Tokens() != 1 {
 		t.Fatalf("tokens = %d: the token is reused until it expires", sb.Tokens())
 	}
+	sb.RevokeTokens()
+	if _, err := good.GetCustomer(context.Background(), "C-1"); err != nil || sb.Tokens() != 1 {
+		t.Fatalf("a revoked token is replaced: %v, %d tokens", err, sb.Tokens())
+	}
 	bad, _ := plex.New(srv.URL, plex.Credentials{APIKey: testKey, OAuth: &plex.OAuthConfig{TokenURL: srv.URL + "/oauth/token", ClientID: "client-1", ClientSecret: "wrong-secret-999"}})
 	_, err = bad.GetCustomer(context.Background(), "C-1")
 	if !plex.IsAuth(err) || strings.Contains(err.Error(), "wrong-secret-999") {

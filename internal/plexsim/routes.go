@@ -161,9 +161,17 @@ func (s *Sandbox) validBearer(r *http.Request) bool {
 	return ok && time.Now().Before(exp)
 }
 
-// Tokens returns how many OAuth tokens the sandbox has issued.
+// Tokens returns how many OAuth tokens the sandbox holds as valid.
 func (s *Sandbox) Tokens() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.tokens)
+}
+
+// RevokeTokens forgets every issued OAuth token, as when Plex revokes them
+// before they expire.
+func (s *Sandbox) RevokeTokens() {
+	s.mu.Lock()
+	clear(s.tokens)
+	s.mu.Unlock()
 }
