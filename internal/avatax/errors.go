@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/taxbridge/taxbridge/internal/retryafter"
 )
 
 // Kind classifies a failed call by what the caller should do about it.
@@ -198,26 +199,7 @@ func (e *Error) HelpLink() string {
 // RetryAfterDelay parses RetryAfter, given as seconds or as an HTTP date,
 // into the wait AvaTax asked for. ok is false when there is none.
 func (e *Error) RetryAfterDelay() (d time.Duration, ok bool) {
-	return parseRetryAfter(e.RetryAfter, time.Now())
-}
-
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		const maxSeconds = int64(24 * time.Hour / time.Second)
-		return time.Duration(min(n, maxSeconds)) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
+	return retryafter.Parse(e.RetryAfter, time.Now())
 }
 
 // KindOf returns the Kind of an error returned by the client, KindTransient

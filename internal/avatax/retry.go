@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taxbridge/taxbridge/internal/fastjson"
+	"github.com/taxbridge/taxbridge/internal/retryafter"
 )
 
 // RetryPolicy says how a call is repeated after a transient failure (429,
@@ -71,7 +72,7 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 // backoff is the full-jitter wait before the next request after failures
 // failed requests, at least retryAfter when AvaTax asked for one.
 func (p RetryPolicy) backoff(failures int, retryAfter string) time.Duration {
-	if ra, ok := parseRetryAfter(retryAfter, time.Now()); ok {
+	if ra, ok := retryafter.Parse(retryAfter, time.Now()); ok {
 		return ra + rand.N(p.InitialBackoff)
 	}
 	ceiling := p.InitialBackoff

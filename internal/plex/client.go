@@ -31,6 +31,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/time/rate"
+
+	"github.com/taxbridge/taxbridge/internal/retryafter"
 )
 
 // Base URLs of the Plex Connect tiers.
@@ -434,7 +436,7 @@ func (c *Client) decodeError(k call, resp *http.Response, data []byte) error {
 	for i := range e.Fields {
 		e.Fields[i].Message = c.sec.scrub(e.Fields[i].Message)
 	}
-	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+	if ra, ok := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now()); ok {
 		e.RetryAfter = ra
 	}
 	return e
