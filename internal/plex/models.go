@@ -76,13 +76,18 @@ type CustomerAddress struct {
 
 // PurchaseOrder is a Plex purchase order with its line items.
 type PurchaseOrder struct {
-	ID         string              `json:"id"`
-	Number     string              `json:"poNo"`
-	SupplierID string              `json:"supplierId"`
-	Status     string              `json:"status,omitempty"`
-	Currency   string              `json:"currency,omitempty"`
-	OrderDate  time.Time           `json:"orderDate"`
-	Lines      []PurchaseOrderLine `json:"lineItems,omitempty"`
+	ID         string `json:"id"`
+	Number     string `json:"poNo"`
+	SupplierID string `json:"supplierId"`
+	// SupplierAddressID names the supplier address the goods ship from
+	// (one of ListSupplierAddresses).
+	SupplierAddressID string `json:"supplierAddressId,omitempty"`
+	// ShipTo is the code of the receiving building.
+	ShipTo    string              `json:"shipTo,omitempty"`
+	Status    string              `json:"status,omitempty"`
+	Currency  string              `json:"currency,omitempty"`
+	OrderDate time.Time           `json:"orderDate"`
+	Lines     []PurchaseOrderLine `json:"lineItems,omitempty"`
 }
 
 // PurchaseOrderLine is one line item of a purchase order.
@@ -95,6 +100,9 @@ type PurchaseOrderLine struct {
 	UnitPrice   decimal.Decimal `json:"unitPrice"`
 	Amount      decimal.Decimal `json:"amount"`
 	TaxCode     string          `json:"taxCode,omitempty"`
+	// TaxAmount is the tax written back onto the line
+	// (PutPurchaseOrderLineTax); nil until one is written.
+	TaxAmount *decimal.Decimal `json:"taxAmount,omitempty"`
 }
 
 // Supplier is a Plex supplier.
@@ -103,6 +111,33 @@ type Supplier struct {
 	Code   string `json:"code"`
 	Name   string `json:"name"`
 	Status string `json:"status,omitempty"`
+}
+
+// SupplierAddress is one address of a supplier.
+type SupplierAddress struct {
+	ID         string `json:"id"`
+	SupplierID string `json:"supplierId"`
+	Code       string `json:"code,omitempty"`
+	Line1      string `json:"address1,omitempty"`
+	Line2      string `json:"address2,omitempty"`
+	City       string `json:"city,omitempty"`
+	State      string `json:"state,omitempty"`
+	PostalCode string `json:"zip,omitempty"`
+	Country    string `json:"country,omitempty"`
+	ShipTo     bool   `json:"shipTo"`
+	BillTo     bool   `json:"billTo"`
+}
+
+// SupplierPurchasingDefaults are the purchasing settings of a supplier;
+// DefaultTaxCode applies to line items without a tax code of their own.
+type SupplierPurchasingDefaults struct {
+	SupplierID     string `json:"supplierId"`
+	DefaultTaxCode string `json:"defaultTaxCode,omitempty"`
+}
+
+// PurchaseOrderLineTaxInput is the body of PutPurchaseOrderLineTax.
+type PurchaseOrderLineTaxInput struct {
+	TaxAmount decimal.Decimal `json:"taxAmount"`
 }
 
 // PriceAdjustmentInput is the tax written back to a sales order. Type and

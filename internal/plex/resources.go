@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/shopspring/decimal"
 )
 
 func escape(id string) string { return url.PathEscape(id) }
@@ -63,6 +65,40 @@ func (c *Client) GetPurchaseOrder(ctx context.Context, id string) (*PurchaseOrde
 func (c *Client) GetSupplier(ctx context.Context, id string) (*Supplier, error) {
 	var out Supplier
 	if err := c.do(ctx, call{method: http.MethodGet, route: "/mdm/v1/suppliers/{id}", path: "/mdm/v1/suppliers/" + escape(id), out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ListSupplierAddresses returns the addresses of a supplier.
+func (c *Client) ListSupplierAddresses(ctx context.Context, supplierID string) ([]SupplierAddress, error) {
+	var out []SupplierAddress
+	err := c.do(ctx, call{method: http.MethodGet, route: "/mdm/v1/suppliers/{id}/addresses", path: "/mdm/v1/suppliers/" + escape(supplierID) + "/addresses", out: &out})
+	return out, err
+}
+
+// GetSupplierPurchasingDefaults returns the purchasing defaults of a
+// supplier (its default tax code). A supplier without any gets a 404
+// (IsNotFound), as an unknown supplier does.
+func (c *Client) GetSupplierPurchasingDefaults(ctx context.Context, supplierID string) (*SupplierPurchasingDefaults, error) {
+	var out SupplierPurchasingDefaults
+	if err := c.do(ctx, call{method: http.MethodGet, route: "/mdm/v1/suppliers/{id}/purchasing-defaults", path: "/mdm/v1/suppliers/" + escape(supplierID) + "/purchasing-defaults", out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PutPurchaseOrderLineTax writes tax back onto one line item of a purchase
+// order and returns the line. Writing the same amount again changes
+// nothing, so it is idempotent and retried like PutPriceAdjustment.
+func (c *Client) PutPurchaseOrderLineTax(ctx context.Context, poID, lineID string, tax decimal.Decimal) (*PurchaseOrderLine, error) {
+	if poID == "" || lineID == "" {
+		return nil, fmt.Errorf("plex: a line tax needs the purchase order id and the line item id")
+	}
+	var out PurchaseOrderLine
+	if err := c.do(ctx, call{method: http.MethodPut, route: "/purchasing/v1/purchase-orders/{id}/line-items/{lineItemId}",
+		path: "/purchasing/v1/purchase-orders/" + escape(poID) + "/line-items/" + escape(lineID),
+		in:   PurchaseOrderLineTaxInput{TaxAmount: tax}, out: &out}); err != nil {
 		return nil, err
 	}
 	return &out, nil
