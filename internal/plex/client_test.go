@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -41,9 +42,12 @@ func seed() plexsim.Seed {
 			{ID: "C-2", Code: "EXEMPT", Name: "School District", Financials: plex.CustomerFinancials{SalesTaxExempt: true, SalesTaxExemptNo: "EX-42"}},
 		},
 		Addresses: []plex.CustomerAddress{{ID: "A-1", CustomerID: "C-1", Line1: "1 Main St", City: "Seattle", State: "WA", PostalCode: "98101", Country: "US", ShipTo: true, BillTo: true}},
-		PurchaseOrders: []plex.PurchaseOrder{{ID: "PO-1", Number: "P-7", SupplierID: "S-1", OrderDate: orderDate,
+		PurchaseOrders: []plex.PurchaseOrder{{ID: "PO-1", Number: "P-7", SupplierID: "S-1", SupplierAddressID: "SA-1", ShipTo: "BLDG-2", OrderDate: orderDate,
 			Lines: []plex.PurchaseOrderLine{{ID: "PL-1", LineNumber: 1, PartNumber: "STEEL", Quantity: dec("2"), UnitPrice: dec("400.00"), Amount: dec("800.00"), TaxCode: "PM010000"}}}},
-		Suppliers: []plex.Supplier{{ID: "S-1", Code: "STEELCO", Name: "Steel Co"}},
+		Suppliers: []plex.Supplier{{ID: "S-1", Code: "STEELCO", Name: "Steel Co"}, {ID: "S-2", Code: "BARE", Name: "No Defaults Inc"}},
+		SupplierAddresses: []plex.SupplierAddress{{ID: "SA-1", SupplierID: "S-1", Line1: "9 Mill Rd", City: "Pittsburgh", State: "PA",
+			PostalCode: "15222", Country: "US", ShipTo: true}},
+		PurchasingDefaults: []plex.SupplierPurchasingDefaults{{SupplierID: "S-1", DefaultTaxCode: "PM010000"}},
 	}
 }
 
@@ -108,8 +112,24 @@ func TestResources(t *testing.T) {
 			}
 		}},
 		{"purchase order", func() (any, error) { return c.GetPurchaseOrder(ctx, "PO-1") }, func(t *testing.T, v any) {
-			if p := v.(*plex.PurchaseOrder); len(p.Lines) != 1 || p.Lines[0].TaxCode != "PM010000" || !p.Lines[0].Amount.Equal(dec("800")) {
+			if p := v.(*plex.PurchaseOrder); len(p.Lines) != 1 || p.Lines[0].TaxCode != "PM010000" || !p.Lines[0].Amount.Equal(dec("800")) ||
+				p.SupplierAddressID != "SA-1" || p.ShipTo != "BLDG-2" || p.Lines[0].TaxAmount != nil {
 				t.Fatalf("po = %+v", p)
+			}
+		}},
+		{"supplier addresses", func() (any, error) { return c.ListSupplierAddresses(ctx, "S-1") }, func(t *testing.T, v any) {
+			if as := v.([]plex.SupplierAddress); len(as) != 1 || as[0].SupplierID != "S-1" || as[0].PostalCode != "15222" || !as[0].ShipTo {
+				t.Fatalf("addresses = %+v", as)
+			}
+		}},
+		{"supplier without addresses", func() (any, error) { return c.ListSupplierAddresses(ctx, "S-2") }, func(t *testing.T, v any) {
+			if as := v.([]plex.SupplierAddress); len(as) != 0 {
+				t.Fatalf("addresses = %+v", as)
+			}
+		}},
+		{"purchasing defaults", func() (any, error) { return c.GetSupplierPurchasingDefaults(ctx, "S-1") }, func(t *testing.T, v any) {
+			if d := v.(*plex.SupplierPurchasingDefaults); d.SupplierID != "S-1" || d.DefaultTaxCode != "PM010000" {
+				t.Fatalf("defaults = %+v", d)
 			}
 		}},
 		{"supplier", func() (any, error) { return c.GetSupplier(ctx, "S-1") }, func(t *testing.T, v any) {
@@ -340,8 +360,8 @@ func TestWriteBackIdempotent(t *testing.T) {
 	if err != nil || len(got) != 1 || !got[0].Amount.Equal(dec("5")) || len(sb.PriceAdjustments("SO-1")) != 1 {
 		t.Fatalf("adjustments = %+v, %v", got, err)
 	}
-	if sb.Stats().Writes != 2 {
-		t.Fatalf("writes = %d (create + change)", sb.Stats().Writes)
+	if st := sb.Stats(); st.WritesChanged != 2 || st.WritesUnchanged != 1 {
+		t.Fatalf("stats = %+v: create + change, one repeat", st)
 	}
 	// A 5xx on a PUT is retried: the write is idempotent.
 	sb.SetFaults(plexsim.Faults{ErrorRate: 0.5, Seed: 5})
@@ -359,7 +379,89 @@ func TestWriteBackIdempotent(t *testing.T) {
 	if _, err := c.PutPriceAdjustment(ctx, "SO-1", plex.PriceAdjustmentInput{Amount: dec("1")}); err == nil {
 		t.Fatal("an adjustment without identity was sent")
 	}
+	sb.DeleteSalesOrder("SO-1")
+	if _, err := c.PutPriceAdjustment(ctx, "SO-1", in); !plex.IsNotFound(err) || len(sb.PriceAdjustments("SO-1")) != 0 {
+		t.Fatalf("deleted order: err = %v", err)
+	}
 }
+
+func TestSupplierNotFound(t *testing.T) {
+	c, _, _ := setup(t, plexsim.Options{})
+	ctx := context.Background()
+	if _, err := c.GetSupplierPurchasingDefaults(ctx, "S-2"); !plex.IsNotFound(err) {
+		t.Fatalf("a supplier without defaults: err = %v", err)
+	}
+	if _, err := c.GetSupplierPurchasingDefaults(ctx, "S-404"); !plex.IsNotFound(err) {
+		t.Fatalf("unknown supplier: err = %v", err)
+	}
+	if _, err := c.ListSupplierAddresses(ctx, "S-404"); !plex.IsNotFound(err) {
+		t.Fatalf("unknown supplier: err = %v", err)
+	}
+}
+
+func TestPurchaseOrderLineTax(t *testing.T) {
+	var bodies []string
+	var mu sync.Mutex
+	c, sb, _ := setup(t, plexsim.Options{}, plex.WithHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Body != nil {
+			var b bytes.Buffer
+			b.ReadFrom(r.Body)
+			mu.Lock()
+			bodies = append(bodies, b.String())
+			mu.Unlock()
+			r.Body = io.NopCloser(&b)
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})}))
+	ctx := context.Background()
+	l, err := c.PutPurchaseOrderLineTax(ctx, "PO-1", "PL-1", dec("66.00"))
+	if err != nil || l.ID != "PL-1" || l.TaxAmount == nil || !l.TaxAmount.Equal(dec("66")) {
+		t.Fatalf("line = %+v, %v", l, err)
+	}
+	if len(bodies) != 1 || bodies[0] != `{"taxAmount":"66"}` {
+		t.Fatalf("bodies = %q", bodies)
+	}
+	if _, err := c.PutPurchaseOrderLineTax(ctx, "PO-1", "PL-1", dec("66")); err != nil {
+		t.Fatal(err)
+	}
+	if st := sb.Stats(); st.WritesChanged != 1 || st.WritesUnchanged != 1 {
+		t.Fatalf("stats = %+v: a repeat changes nothing", st)
+	}
+	if _, err := c.PutPurchaseOrderLineTax(ctx, "PO-1", "PL-1", dec("0")); err != nil {
+		t.Fatal(err)
+	}
+	po, err := c.GetPurchaseOrder(ctx, "PO-1")
+	if err != nil || po.Lines[0].TaxAmount == nil || !po.Lines[0].TaxAmount.IsZero() {
+		t.Fatalf("po = %+v, %v: the GET shows the tax written", po, err)
+	}
+	// A 5xx on the PUT is retried: the write is idempotent.
+	sb.SetFaults(plexsim.Faults{ErrorRate: 0.5, Seed: 5})
+	for range 5 {
+		if _, err := c.PutPurchaseOrderLineTax(ctx, "PO-1", "PL-1", dec("1.23")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sb.SetFaults(plexsim.Faults{})
+	if st := sb.Stats(); st.WritesChanged != 3 || st.WritesUnchanged != 5 || st.Injected["500"]+st.Injected["503"] == 0 {
+		t.Fatalf("stats = %+v", st)
+	}
+	for _, tc := range []struct{ po, line string }{{"PO-404", "PL-1"}, {"PO-1", "PL-404"}} {
+		if _, err := c.PutPurchaseOrderLineTax(ctx, tc.po, tc.line, dec("1")); !plex.IsNotFound(err) {
+			t.Fatalf("%s/%s: err = %v", tc.po, tc.line, err)
+		}
+	}
+	sb.DeletePurchaseOrder("PO-1")
+	if _, err := c.PutPurchaseOrderLineTax(ctx, "PO-1", "PL-1", dec("1")); !plex.IsNotFound(err) {
+		t.Fatalf("deleted PO: err = %v", err)
+	}
+	if _, err := c.PutPurchaseOrderLineTax(ctx, "PO-1", "", dec("1")); err == nil {
+		t.Fatal("a line tax without a line id was sent")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestOAuth(t *testing.T) {
 	const secret = "oauth-secret-5a4b3c"

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/taxbridge/taxbridge/internal/plex"
 )
@@ -47,6 +50,25 @@ func (s *Sandbox) routes() {
 	m.HandleFunc("GET /mdm/v1/suppliers/{id}", func(w http.ResponseWriter, r *http.Request) {
 		s.get(w, r, "supplier", func(id string) (any, bool) { v, ok := s.suppliers[id]; return v, ok })
 	})
+	m.HandleFunc("GET /mdm/v1/suppliers/{id}/addresses", func(w http.ResponseWriter, r *http.Request) {
+		s.get(w, r, "supplier", func(id string) (any, bool) {
+			if _, ok := s.suppliers[id]; !ok {
+				return nil, false
+			}
+			return append([]plex.SupplierAddress{}, s.supAddrs[id]...), true
+		})
+	})
+	m.HandleFunc("GET /mdm/v1/suppliers/{id}/purchasing-defaults", func(w http.ResponseWriter, r *http.Request) {
+		// 404 for an unknown supplier and for one without defaults, as Plex.
+		s.get(w, r, "purchasing defaults of supplier", func(id string) (any, bool) {
+			if _, ok := s.suppliers[id]; !ok {
+				return nil, false
+			}
+			v, ok := s.purDefaults[id]
+			return v, ok
+		})
+	})
+	m.HandleFunc("PUT /purchasing/v1/purchase-orders/{id}/line-items/{lineItemId}", s.writeLineTax)
 	m.HandleFunc("GET /sales/v1/orders/{id}/price-adjustments", func(w http.ResponseWriter, r *http.Request) {
 		s.get(w, r, "sales order", func(id string) (any, bool) {
 			if _, ok := s.orders[id]; !ok {
@@ -105,10 +127,12 @@ func (s *Sandbox) writeAdjustment(w http.ResponseWriter, r *http.Request) {
 	list := s.adjustments[id]
 	for i, a := range list {
 		if a.Type == in.Type && a.Description == in.Description {
-			if !a.Amount.Equal(in.Amount) {
+			if a.Amount.Equal(in.Amount) {
+				s.stats.WritesUnchanged++
+			} else {
 				list[i].Amount = in.Amount
 				list[i].UpdatedDate = plex.Date(s.opts.Now())
-				s.stats.Writes++
+				s.stats.WritesChanged++
 			}
 			writeJSON(w, http.StatusOK, list[i])
 			return
@@ -118,8 +142,51 @@ func (s *Sandbox) writeAdjustment(w http.ResponseWriter, r *http.Request) {
 	a := plex.PriceAdjustment{ID: fmt.Sprintf("PA-%d", s.adjSeq), OrderID: id, Type: in.Type, Description: in.Description,
 		Amount: in.Amount, UpdatedDate: plex.Date(s.opts.Now())}
 	s.adjustments[id] = append(list, a)
-	s.stats.Writes++
+	s.stats.WritesChanged++
 	writeJSON(w, http.StatusCreated, a)
+}
+
+// writeLineTax records the tax of a purchase order line item. The same
+// amount again changes nothing, so the write is idempotent.
+func (s *Sandbox) writeLineTax(w http.ResponseWriter, r *http.Request) {
+	id, lineID := r.PathValue("id"), r.PathValue("lineItemId")
+	var in struct {
+		TaxAmount *decimal.Decimal `json:"taxAmount"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err := dec.Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "the body is not a line item tax", []plex.FieldError{{Field: "body", Message: err.Error()}})
+		return
+	}
+	if in.TaxAmount == nil {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "invalid line item tax", []plex.FieldError{{Field: "taxAmount", Message: "is required"}})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	po, ok := s.pos[id]
+	if !ok {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("purchase order %q not found", id), nil)
+		return
+	}
+	for i, l := range po.Lines {
+		if l.ID != lineID {
+			continue
+		}
+		if l.TaxAmount != nil && l.TaxAmount.Equal(*in.TaxAmount) {
+			s.stats.WritesUnchanged++
+		} else {
+			// Copy on write: a GET may be encoding the old lines.
+			tax := *in.TaxAmount
+			po.Lines = slices.Clone(po.Lines)
+			po.Lines[i].TaxAmount = &tax
+			s.pos[id] = po
+			s.stats.WritesChanged++
+		}
+		writeJSON(w, http.StatusOK, po.Lines[i])
+		return
+	}
+	writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("line item %q of purchase order %q not found", lineID, id), nil)
 }
 
 // token serves the client-credentials grant.

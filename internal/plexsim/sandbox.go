@@ -1,6 +1,7 @@
 // Package plexsim is an in-memory Plex Connect sandbox: an http.Handler
 // that serves the sales, customer, purchasing and supplier resources the
-// plex client reads, records the price adjustments written back, and
+// plex client reads, records the tax written back (price adjustments on
+// sales orders, tax amounts on purchase order line items), and
 // behaves like Plex where a client must cope with it (API key header, 401
 // and 404 bodies, ISO 8601 UTC dates, no pagination, a budget of calls per
 // minute per key answered with 429 and Retry-After), plus fault injection
@@ -63,7 +64,9 @@ type Sandbox struct {
 	addresses   map[string][]plex.CustomerAddress
 	pos         map[string]plex.PurchaseOrder
 	suppliers   map[string]plex.Supplier
-	adjustments map[string][]plex.PriceAdjustment // by order id
+	supAddrs    map[string][]plex.SupplierAddress          // by supplier id
+	purDefaults map[string]plex.SupplierPurchasingDefaults // by supplier id
+	adjustments map[string][]plex.PriceAdjustment          // by order id
 	adjSeq      int
 	tokens      map[string]time.Time // bearer token -> expiry
 	windows     map[string]*window   // per key
@@ -82,8 +85,16 @@ type Stats struct {
 	Requests    int            // every request that reached the handler
 	RateLimited int            // 429 for a spent budget
 	Injected    map[string]int // injected faults by kind ("429", "500", "503")
-	Writes      int            // price adjustment writes that changed something
+	// WritesChanged counts the writes (PUT or POST of a price adjustment,
+	// PUT of a line item's tax) that changed something; WritesUnchanged
+	// those that repeated what was there. Together they show whether a
+	// write-back is idempotent.
+	WritesChanged   int
+	WritesUnchanged int
 }
+
+// Writes returns the number of accepted writes, changed or not.
+func (st Stats) Writes() int { return st.WritesChanged + st.WritesUnchanged }
 
 // New returns a sandbox with no data.
 func New(o Options) *Sandbox {
@@ -106,7 +117,8 @@ func New(o Options) *Sandbox {
 		opts: o, mux: http.NewServeMux(),
 		orders: map[string]plex.SalesOrder{}, customers: map[string]plex.Customer{},
 		addresses: map[string][]plex.CustomerAddress{}, pos: map[string]plex.PurchaseOrder{},
-		suppliers: map[string]plex.Supplier{}, adjustments: map[string][]plex.PriceAdjustment{},
+		suppliers: map[string]plex.Supplier{}, supAddrs: map[string][]plex.SupplierAddress{},
+		purDefaults: map[string]plex.SupplierPurchasingDefaults{}, adjustments: map[string][]plex.PriceAdjustment{},
 		tokens: map[string]time.Time{}, windows: map[string]*window{},
 		stats: Stats{Injected: map[string]int{}},
 	}

@@ -38,6 +38,10 @@ func do(t *testing.T, h http.Handler, method, path, body string, hdr map[string]
 func TestWire(t *testing.T) {
 	sb := plexsim.New(plexsim.Options{TenantID: "T-1"})
 	sb.PutSalesOrder(plex.SalesOrder{ID: "SO-1", OrderDate: time.Date(2026, 11, 2, 10, 0, 0, 5, time.FixedZone("CET", 3600))})
+	sb.PutPurchaseOrder(plex.PurchaseOrder{ID: "PO-1", Lines: []plex.PurchaseOrderLine{{ID: "PL-1"}}})
+	sb.PutSupplier(plex.Supplier{ID: "S-1"})
+	sb.PutSupplier(plex.Supplier{ID: "S-2"})
+	sb.PutSupplierPurchasingDefaults(plex.SupplierPurchasingDefaults{SupplierID: "S-1", DefaultTaxCode: "PM010000"})
 	tests := []struct {
 		name, method, path, body string
 		hdr                      map[string]string
@@ -57,6 +61,15 @@ func TestWire(t *testing.T) {
 		{"adjustment invalid", "POST", "/sales/v1/orders/SO-1/price-adjustments", `{"amount": 1}`, nil, 400, "VALIDATION_ERROR", ""},
 		{"adjustment created", "POST", "/sales/v1/orders/SO-1/price-adjustments", `{"type":"Tax","description":"d","amount":"1.10"}`, nil, 201, "", ""},
 		{"adjustment repeated", "POST", "/sales/v1/orders/SO-1/price-adjustments", `{"type":"Tax","description":"d","amount":1.1}`, nil, 200, "", ""},
+		{"purchasing defaults", "GET", "/mdm/v1/suppliers/S-1/purchasing-defaults", "", nil, 200, "", ""},
+		{"no purchasing defaults", "GET", "/mdm/v1/suppliers/S-2/purchasing-defaults", "", nil, 404, "NOT_FOUND", ""},
+		{"unknown supplier addresses", "GET", "/mdm/v1/suppliers/S-9/addresses", "", nil, 404, "NOT_FOUND", ""},
+		{"line tax not JSON", "PUT", "/purchasing/v1/purchase-orders/PO-1/line-items/PL-1", `nope`, nil, 400, "INVALID_REQUEST", ""},
+		{"line tax missing", "PUT", "/purchasing/v1/purchase-orders/PO-1/line-items/PL-1", `{}`, nil, 400, "VALIDATION_ERROR", ""},
+		{"line tax unknown line", "PUT", "/purchasing/v1/purchase-orders/PO-1/line-items/PL-9", `{"taxAmount":"1"}`, nil, 404, "NOT_FOUND", ""},
+		{"line tax", "PUT", "/purchasing/v1/purchase-orders/PO-1/line-items/PL-1", `{"taxAmount":"1.20"}`, nil, 200, "", ""},
+		{"line tax repeated", "PUT", "/purchasing/v1/purchase-orders/PO-1/line-items/PL-1", `{"taxAmount":1.2}`, nil, 200, "", ""},
+		{"line tax POST", "POST", "/purchasing/v1/purchase-orders/PO-1/line-items/PL-1", `{"taxAmount":"1"}`, nil, 404, "NOT_FOUND", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,8 +92,12 @@ func TestWire(t *testing.T) {
 	if n := len(sb.PriceAdjustments("SO-1")); n != 1 {
 		t.Fatalf("adjustments = %d", n)
 	}
-	if st := sb.Stats(); st.Injected["429"] != 1 || st.Injected["503"] != 1 {
+	if st := sb.Stats(); st.Injected["429"] != 1 || st.Injected["503"] != 1 || st.WritesChanged != 2 || st.WritesUnchanged != 2 || st.Writes() != 4 {
 		t.Fatalf("stats = %+v", st)
+	}
+	_, body = do(t, sb, "GET", "/purchasing/v1/purchase-orders/PO-1", "", nil)
+	if l := body["lineItems"].([]any)[0].(map[string]any); l["taxAmount"] != "1.2" {
+		t.Fatalf("line = %v: the tax written is on the line", l)
 	}
 }
 

@@ -10,13 +10,16 @@ import (
 )
 
 // Seed is the data a sandbox starts with; cmd/plex-sandbox reads it from
-// a JSON file. Addresses name their customer by CustomerID.
+// a JSON file. Addresses name their customer by CustomerID, supplier
+// addresses and purchasing defaults their supplier by SupplierID.
 type Seed struct {
-	SalesOrders    []plex.SalesOrder      `json:"salesOrders"`
-	Customers      []plex.Customer        `json:"customers"`
-	Addresses      []plex.CustomerAddress `json:"addresses"`
-	PurchaseOrders []plex.PurchaseOrder   `json:"purchaseOrders"`
-	Suppliers      []plex.Supplier        `json:"suppliers"`
+	SalesOrders        []plex.SalesOrder                 `json:"salesOrders"`
+	Customers          []plex.Customer                   `json:"customers"`
+	Addresses          []plex.CustomerAddress            `json:"addresses"`
+	PurchaseOrders     []plex.PurchaseOrder              `json:"purchaseOrders"`
+	Suppliers          []plex.Supplier                   `json:"suppliers"`
+	SupplierAddresses  []plex.SupplierAddress            `json:"supplierAddresses"`
+	PurchasingDefaults []plex.SupplierPurchasingDefaults `json:"purchasingDefaults"`
 }
 
 // ReadSeed decodes a Seed, refusing unknown fields so a typo in a seed
@@ -48,6 +51,26 @@ func (s *Sandbox) Load(sd Seed) error {
 			return fmt.Errorf("plexsim: seed: address %q has no customerId", a.ID)
 		}
 	}
+	for _, p := range sd.PurchaseOrders {
+		if p.ID == "" {
+			return fmt.Errorf("plexsim: seed: a purchase order has no id")
+		}
+	}
+	for _, p := range sd.Suppliers {
+		if p.ID == "" {
+			return fmt.Errorf("plexsim: seed: a supplier has no id")
+		}
+	}
+	for _, a := range sd.SupplierAddresses {
+		if a.SupplierID == "" {
+			return fmt.Errorf("plexsim: seed: supplier address %q has no supplierId", a.ID)
+		}
+	}
+	for _, d := range sd.PurchasingDefaults {
+		if d.SupplierID == "" {
+			return fmt.Errorf("plexsim: seed: purchasing defaults have no supplierId")
+		}
+	}
 	for _, o := range sd.SalesOrders {
 		s.PutSalesOrder(o)
 	}
@@ -67,6 +90,14 @@ func (s *Sandbox) Load(sd Seed) error {
 	for _, p := range sd.Suppliers {
 		s.PutSupplier(p)
 	}
+	bySupplier := map[string][]plex.SupplierAddress{}
+	for _, a := range sd.SupplierAddresses {
+		bySupplier[a.SupplierID] = append(bySupplier[a.SupplierID], a)
+	}
+	for id, as := range bySupplier {
+		s.PutSupplierAddresses(id, as...)
+	}
+	s.PutSupplierPurchasingDefaults(sd.PurchasingDefaults...)
 	return nil
 }
 
@@ -111,6 +142,43 @@ func (s *Sandbox) PutPurchaseOrder(p plex.PurchaseOrder) {
 func (s *Sandbox) PutSupplier(p plex.Supplier) {
 	s.mu.Lock()
 	s.suppliers[p.ID] = p
+	s.mu.Unlock()
+}
+
+// DeleteSalesOrder removes a sales order and its price adjustments, as when
+// it is deleted in Plex: reads and writes of it get 404 afterwards.
+func (s *Sandbox) DeleteSalesOrder(id string) {
+	s.mu.Lock()
+	delete(s.orders, id)
+	delete(s.adjustments, id)
+	s.mu.Unlock()
+}
+
+// DeletePurchaseOrder removes a purchase order (404 afterwards).
+func (s *Sandbox) DeletePurchaseOrder(id string) {
+	s.mu.Lock()
+	delete(s.pos, id)
+	s.mu.Unlock()
+}
+
+// PutSupplierAddresses replaces the addresses of a supplier.
+func (s *Sandbox) PutSupplierAddresses(supplierID string, as ...plex.SupplierAddress) {
+	out := slices.Clone(as)
+	for i := range out {
+		out[i].SupplierID = supplierID
+	}
+	s.mu.Lock()
+	s.supAddrs[supplierID] = out
+	s.mu.Unlock()
+}
+
+// PutSupplierPurchasingDefaults adds or replaces the purchasing defaults
+// of suppliers (each names its SupplierID).
+func (s *Sandbox) PutSupplierPurchasingDefaults(ds ...plex.SupplierPurchasingDefaults) {
+	s.mu.Lock()
+	for _, d := range ds {
+		s.purDefaults[d.SupplierID] = d
+	}
 	s.mu.Unlock()
 }
 
