@@ -6,7 +6,8 @@
 //	             [fault injection: -error-rate P -429-rate P -retry-after D -latency D -latency-jitter D -fault-seed N]
 //
 // The seed file is a JSON object with salesOrders, customers, addresses,
-// purchaseOrders and suppliers (see docs/plex.md).
+// purchaseOrders, suppliers, supplierAddresses and purchasingDefaults (see
+// docs/plex.md).
 package main
 
 import (

@@ -34,6 +34,18 @@ func TestSeedFile(t *testing.T) {
 	if _, err := c.GetSupplier(context.Background(), "S-1"); err != nil {
 		t.Fatal(err)
 	}
+	po, err := c.GetPurchaseOrder(context.Background(), "PO-1")
+	if err != nil || po.SupplierAddressID != "SA-1" || po.ShipTo == "" {
+		t.Fatalf("po = %+v, %v", po, err)
+	}
+	as, err := c.ListSupplierAddresses(context.Background(), "S-1")
+	if err != nil || len(as) != 1 || as[0].ID != "SA-1" || as[0].SupplierID != "S-1" {
+		t.Fatalf("supplier addresses = %+v, %v", as, err)
+	}
+	d, err := c.GetSupplierPurchasingDefaults(context.Background(), "S-1")
+	if err != nil || d.DefaultTaxCode == "" {
+		t.Fatalf("purchasing defaults = %+v, %v", d, err)
+	}
 }
 
 func TestBadSeedFile(t *testing.T) {
