@@ -1,7 +1,12 @@
 package bus
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -13,10 +18,34 @@ type Embedded struct {
 	Server *server.Server
 }
 
+// EmbeddedOption changes how StartEmbedded configures the server.
+type EmbeddedOption func(*server.Options)
+
+// WithStoreKey encrypts the JetStream store at rest with AES-GCM under a
+// key derived from key (TAXBRIDGE_NATS_STORE_KEY): messages, stream and
+// consumer state and their metadata. Streams written without a key are
+// converted when the server starts with one. An empty key changes nothing.
+func WithStoreKey(key string) EmbeddedOption {
+	return func(o *server.Options) {
+		if key != "" {
+			o.JetStreamKey, o.JetStreamCipher = key, server.AES
+		}
+	}
+}
+
+// ErrStoreUnreadable: streams under the store directory were not loaded,
+// which with an encrypted store means another key than the one they were
+// written with (or none).
+var ErrStoreUnreadable = errors.New("JetStream store not readable")
+
 // StartEmbedded starts a nats-server with JetStream storing under dir. With
 // listen empty it accepts in-process connections only; otherwise it also
 // listens on that host:port (port 0 picks a free one).
-func StartEmbedded(dir, listen string) (*Embedded, error) {
+//
+// It fails with ErrStoreUnreadable when a stream stored under dir does not
+// load: the server itself would start without it, and taxbridge would
+// then create the stream anew over its data.
+func StartEmbedded(dir, listen string, options ...EmbeddedOption) (*Embedded, error) {
 	opts := &server.Options{
 		ServerName: "taxbridge-embedded", JetStream: true, StoreDir: dir,
 		NoLog: true, NoSigs: true, DontListen: listen == "",
@@ -31,6 +60,9 @@ func StartEmbedded(dir, listen string) (*Embedded, error) {
 			opts.Port = server.RANDOM_PORT
 		}
 	}
+	for _, o := range options {
+		o(opts)
+	}
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats-server: %w", err)
@@ -40,7 +72,54 @@ func StartEmbedded(dir, listen string) (*Embedded, error) {
 		s.Shutdown()
 		return nil, fmt.Errorf("embedded nats-server did not start within 10s (store %s)", dir)
 	}
-	return &Embedded{Server: s}, nil
+	e := &Embedded{Server: s}
+	if missing := e.unloadedStreams(); len(missing) > 0 {
+		e.Shutdown()
+		hint := "was TAXBRIDGE_NATS_STORE_KEY set when they were written? set the same key"
+		if opts.JetStreamKey != "" {
+			hint = "TAXBRIDGE_NATS_STORE_KEY is not the key they were written with (or they are damaged); set the key they were written with"
+		}
+		return nil, fmt.Errorf("embedded nats-server: %w: stream(s) %s under %s did not load: %s",
+			ErrStoreUnreadable, strings.Join(missing, ", "), dir, hint)
+	}
+	return e, nil
+}
+
+// unloadedStreams lists the streams with a directory in the store that the
+// server did not load. nats-server skips, with a warning only, a stream
+// whose metadata it cannot decrypt.
+func (e *Embedded) unloadedStreams() []string {
+	root := e.Server.StoreDir()
+	if root == "" {
+		return nil
+	}
+	entries, err := os.ReadDir(filepath.Join(root, server.DEFAULT_GLOBAL_ACCOUNT, "streams"))
+	if err != nil {
+		return nil // a new store
+	}
+	var onDisk []string
+	for _, d := range entries {
+		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") { // "." marks a stream being deleted
+			onDisk = append(onDisk, d.Name())
+		}
+	}
+	if len(onDisk) == 0 {
+		return nil
+	}
+	loaded := map[string]bool{}
+	if acc, err := e.Server.JszAccount(&server.JSzOptions{Account: server.DEFAULT_GLOBAL_ACCOUNT, Streams: true}); err == nil {
+		for _, sd := range acc.Streams {
+			loaded[sd.Name] = true
+		}
+	}
+	var missing []string
+	for _, n := range onDisk {
+		if !loaded[n] {
+			missing = append(missing, n)
+		}
+	}
+	slices.Sort(missing)
+	return missing
 }
 
 // Connect opens a client connection. In-process when the server does not
