@@ -32,6 +32,7 @@ const (
 // Subject prefixes.
 const (
 	EventsPrefix  = "oms."
+	PlexPrefix    = "plex." // events of the Plex poller: plex.<type>.<order>
 	ResultsPrefix = "tax.results."
 	ErrorsPrefix  = "tax.errors."
 	DLQPrefix     = "taxbridge.dlq."
@@ -45,8 +46,13 @@ const (
 	HeaderDeliveries      = "Taxbridge-Deliveries"
 )
 
-// EventSubject is the subject an OMS event of type t for an order goes to.
+// EventSubject is the subject an inbound event of type t for an order
+// goes to: under PlexPrefix for the Plex poller's events, EventsPrefix
+// for the OMS's.
 func EventSubject(t events.Type, orderID string) string {
+	if t.IsPlex() {
+		return PlexPrefix + string(t) + "." + Token(orderID)
+	}
 	return EventsPrefix + string(t) + "." + Token(orderID)
 }
 
@@ -115,7 +121,7 @@ type Resources struct {
 // and the buckets. It is idempotent and safe to run from every replica.
 func Provision(ctx context.Context, js jetstream.JetStream, t Topology) (*Resources, error) {
 	streams := []jetstream.StreamConfig{
-		{Name: EventsStream, Subjects: []string{EventsPrefix + ">"}, Storage: jetstream.FileStorage,
+		{Name: EventsStream, Subjects: []string{EventsPrefix + ">", PlexPrefix + ">"}, Storage: jetstream.FileStorage,
 			Replicas: t.Replicas, Duplicates: t.DuplicateWindow, MaxAge: t.EventsMaxAge,
 			Description: "OMS order, parcel and line item group events and workflow actions"},
 		{Name: ResultsStream, Subjects: []string{ResultsPrefix + ">", ErrorsPrefix + ">"}, Storage: jetstream.FileStorage,
@@ -149,7 +155,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, t Topology) (*Resour
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
 		Durable: WorkerName, Description: "taxbridge worker",
-		FilterSubject: EventsPrefix + ">", AckPolicy: jetstream.AckExplicitPolicy,
+		FilterSubjects: []string{EventsPrefix + ">", PlexPrefix + ">"}, AckPolicy: jetstream.AckExplicitPolicy,
 		AckWait: t.AckWait, MaxDeliver: t.MaxDeliver, MaxAckPending: t.MaxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy, Replicas: t.Replicas,
 	})

@@ -6,6 +6,7 @@ package events
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -25,6 +26,11 @@ const (
 	RefreshOrderTaxes         Type = "refresh_order_taxes"
 	RefundOrderTaxes          Type = "refund_order_taxes"
 	VoidOrderTaxes            Type = "void_order_taxes"
+	// PlexSalesOrderChanged and PlexPurchaseOrderChanged are published by
+	// the Plex poller when an order's content changes; their data says
+	// which action it asks for (Action).
+	PlexSalesOrderChanged    Type = "plex_sales_order_changed"
+	PlexPurchaseOrderChanged Type = "plex_purchase_order_changed"
 )
 
 // Outbound event types.
@@ -35,12 +41,15 @@ const (
 
 // InboundTypes lists the types the worker consumes.
 var InboundTypes = []Type{OrderStateChanged, ParcelStateChanged, LineItemGroupStateChanged,
-	RefreshOrderTaxes, RefundOrderTaxes, VoidOrderTaxes}
+	RefreshOrderTaxes, RefundOrderTaxes, VoidOrderTaxes, PlexSalesOrderChanged, PlexPurchaseOrderChanged}
 
 // IsAction reports whether t is a workflow action rather than a state change.
 func (t Type) IsAction() bool {
 	return t == RefreshOrderTaxes || t == RefundOrderTaxes || t == VoidOrderTaxes
 }
+
+// IsPlex reports whether t is published by the Plex poller.
+func (t Type) IsPlex() bool { return t == PlexSalesOrderChanged || t == PlexPurchaseOrderChanged }
 
 // Envelope is a CloudEvents 1.0 event in structured JSON mode. ID is also
 // the Nats-Msg-Id header, so the broker and the worker dedup on one key.
@@ -74,6 +83,15 @@ type Inbound struct {
 	Data OrderEvent `json:"data"` // shadows Envelope.Data, in JSON too
 }
 
+// Action is what the event asks of the order's tax: its type, or for a
+// Plex event the action its data names. A state change is no action.
+func (in *Inbound) Action() Type {
+	if in.Type.IsPlex() {
+		return in.Data.Action
+	}
+	return in.Type
+}
+
 // OrderEvent is the data of every inbound event: the order snapshot and its
 // version, plus what the specific event adds.
 type OrderEvent struct {
@@ -85,6 +103,46 @@ type OrderEvent struct {
 	PreviousState string  `json:"previous_state,omitempty"`
 	State         string  `json:"state,omitempty"`
 	Return        *Return `json:"return,omitempty"` // refund_order_taxes only
+	// Action and Plex are set by the Plex poller: the action the change
+	// asks for (refresh_order_taxes or void_order_taxes) and where the
+	// order comes from in Plex.
+	Action Type       `json:"action,omitempty"`
+	Plex   *PlexOrder `json:"plex,omitempty"`
+}
+
+// Kinds of Plex order.
+const (
+	PlexSalesOrder    = "sales_order"
+	PlexPurchaseOrder = "purchase_order"
+)
+
+// PlexOrder says which Plex order an event stands for.
+type PlexOrder struct {
+	Tenant string `json:"tenant,omitempty"`
+	Kind   string `json:"kind"` // PlexSalesOrder or PlexPurchaseOrder
+	ID     string `json:"id"`   // Plex's id of the order, for the write-back
+	Number string `json:"number"`
+	Status string `json:"status"`
+	// Fingerprint is the hash of what the poller sent, by which it tells
+	// a changed order from an unchanged one.
+	Fingerprint string `json:"fingerprint"`
+}
+
+var plexIDPrefixes = map[string]string{PlexSalesOrder: "plex-so-", PlexPurchaseOrder: "plex-po-"}
+
+// PlexOrderID is taxbridge's id of a Plex order (record key and event
+// subject): "plex-so-<id>" for a sales order, "plex-po-<id>" for a
+// purchase order.
+func PlexOrderID(kind, plexID string) string { return plexIDPrefixes[kind] + plexID }
+
+// ParsePlexOrderID undoes PlexOrderID; ok is false for an OMS order id.
+func ParsePlexOrderID(orderID string) (kind, plexID string, ok bool) {
+	for k, p := range plexIDPrefixes {
+		if id, found := strings.CutPrefix(orderID, p); found && id != "" {
+			return k, id, true
+		}
+	}
+	return "", "", false
 }
 
 // Return names the line item groups a refund_order_taxes action refunds.
@@ -109,6 +167,15 @@ type Order struct {
 	Parcels          []Parcel          `json:"parcels,omitempty"`
 	ShippingFees     []ShippingFee     `json:"shipping_fees,omitempty"`
 	TaxesInformation *TaxesInformation `json:"taxes_information,omitempty"`
+	// DocumentType is the AvaTax type of the order's document:
+	// SalesInvoice (default) or PurchaseInvoice (consumer use tax).
+	DocumentType string `json:"document_type,omitempty"`
+	// DocumentCode is the code of the order's AvaTax document (default:
+	// the order id).
+	DocumentCode string `json:"document_code,omitempty"`
+	// Origin is the ship-from address (a purchase's supplier); without it
+	// the stock locations of the tax configuration give it.
+	Origin *Address `json:"origin,omitempty"`
 }
 
 // Customer identifies the buyer for AvaTax (customer code, exemptions).
@@ -116,6 +183,8 @@ type Customer struct {
 	ID            string `json:"id,omitempty"`
 	Email         string `json:"email,omitempty"`
 	EntityUseCode string `json:"entity_use_code,omitempty"`
+	// ExemptionNo is the customer's exemption certificate number.
+	ExemptionNo string `json:"exemption_no,omitempty"`
 }
 
 // Delivery says how and where the order is delivered.
@@ -152,6 +221,9 @@ type OrderItem struct {
 	Quantity       int64                        `json:"quantity"`
 	PricingDetails ItemPricing                  `json:"pricing_details"`
 	Features       map[string]map[string]string `json:"features,omitempty"`
+	// TaxCode is the item's AvaTax tax code; it takes precedence over the
+	// tax configuration's.
+	TaxCode string `json:"tax_code,omitempty"`
 }
 
 // ItemPricing is an order item's price; Price is the row total.

@@ -218,17 +218,21 @@ func (in *Inbound) valid() bool {
 
 func (o *Order) valid() bool {
 	if !length(o.ID, 1, 50) || o.Date.IsZero() || o.SalesChannel == "" || o.OrderItems == nil || o.LineItemGroups == nil ||
-		!length(o.Customer.ID, 0, 50) || !length(o.Customer.EntityUseCode, 0, 25) {
+		!length(o.Customer.ID, 0, 50) || !length(o.Customer.EntityUseCode, 0, 25) || !length(o.Customer.ExemptionNo, 0, 25) ||
+		!length(o.DocumentCode, 0, 50) || (o.DocumentType != "" && o.DocumentType != "SalesInvoice" && o.DocumentType != "PurchaseInvoice") {
 		return false
 	}
-	if a := o.Delivery.Destination.Address; a != nil && (len(a.Lines) > 3 || !length(a.Country, 2, 3)) {
-		return false
+	for _, a := range []*Address{o.Delivery.Destination.Address, o.Origin} {
+		if a != nil && (len(a.Lines) > 3 || !length(a.Country, 2, 3)) {
+			return false
+		}
 	}
 	if t := o.TaxesInformation; t != nil && (!length(t.ProviderTransactionID, 1, 50) || !length(t.ExemptionCode, 0, 25)) {
 		return false
 	}
 	for _, it := range o.OrderItems {
-		if it.ID == "" || it.ItemID == "" || it.Quantity <= 0 || it.PricingDetails.Price.IsZero() || !taxIDs(it.PricingDetails.Taxes) {
+		if it.ID == "" || it.ItemID == "" || it.Quantity <= 0 || it.PricingDetails.Price.IsZero() || !taxIDs(it.PricingDetails.Taxes) ||
+			!length(it.TaxCode, 0, 25) {
 			return false
 		}
 	}

@@ -40,13 +40,16 @@ func corpus(t *testing.T) map[string][]byte {
 		}
 		o := data["order"].(map[string]any)
 		o["types"], o["state"] = []any{"web", "b2c"}, "paid"
-		o["customer"] = map[string]any{"id": "C1", "email": "a@example.com", "entity_use_code": "G"}
+		o["customer"] = map[string]any{"id": "C1", "email": "a@example.com", "entity_use_code": "G", "exemption_no": "EX-9"}
+		o["document_type"], o["document_code"] = "SalesInvoice", "DOC-1"
+		o["origin"] = map[string]any{"lines": []any{"9 Dock Rd"}, "city": "Toledo", "zip_code": "43604", "region": "OH", "country": "US"}
 		o["delivery"] = map[string]any{"type": "home", "option": "express", "destination": map[string]any{"endpoint_id": "E1",
 			"address": map[string]any{"lines": []any{"1 Main St", "Unit 2"}, "city": "Seattle", "zip_code": "98101", "region": "WA", "country": "US"}}}
 		o["pricing_details"] = map[string]any{"currency": "USD"}
 		o["taxes_information"] = map[string]any{"provider_transaction_id": "shop-1", "exemption_code": "EX"}
 		item := o["order_items"].([]any)[0].(map[string]any)
 		item["features"] = map[string]any{"en": map[string]any{"tax_code": "PC040100"}}
+		item["tax_code"] = "PC030000"
 		item["pricing_details"].(map[string]any)["unit_price"] = "10.50"
 		item["pricing_details"].(map[string]any)["taxes"] = []any{map[string]any{"id": "T1"}}
 		lig := o["line_item_groups"].([]any)[0].(map[string]any)

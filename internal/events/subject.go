@@ -5,11 +5,16 @@ import (
 	"strings"
 )
 
-// subjectPrefix starts the NATS subject of every inbound event:
-// oms.<type>.<order token>. It is bus.EventsPrefix, which this package
-// cannot import (bus imports events); TestCheckSubjectAgreesWithBus in
-// internal/events/subjectbus keeps the two in step.
-const subjectPrefix = "oms."
+// subjectPrefix starts the NATS subject of every inbound OMS event:
+// oms.<type>.<order token>, and plexSubjectPrefix that of the Plex
+// poller's events. They are bus.EventsPrefix and bus.PlexPrefix, which
+// this package cannot import (bus imports events);
+// TestCheckSubjectAgreesWithBus in internal/events/subjectbus keeps them
+// in step.
+const (
+	subjectPrefix     = "oms."
+	plexSubjectPrefix = "plex."
+)
 
 // CheckSubject checks an event that Validator.Inbound accepted against the
 // NATS subject it arrived on, which the validator never sees: the
@@ -18,11 +23,15 @@ const subjectPrefix = "oms."
 // mismatch is an *InvalidError naming /type or /subject, so that the
 // event is dead-lettered as invalid like any other.
 func CheckSubject(natsSubject string, in *Inbound) error {
-	rest, ok := strings.CutPrefix(natsSubject, subjectPrefix)
+	prefix := subjectPrefix
+	if in.Type.IsPlex() {
+		prefix = plexSubjectPrefix
+	}
+	rest, ok := strings.CutPrefix(natsSubject, prefix)
 	typ, order, ok2 := strings.Cut(rest, ".")
 	if !ok || !ok2 {
 		return &InvalidError{Type: in.Type, Problems: []string{
-			fmt.Sprintf("/type: NATS subject %q is not %s<type>.<order>", natsSubject, subjectPrefix)}}
+			fmt.Sprintf("/type: NATS subject %q is not %s<type>.<order>", natsSubject, prefix)}}
 	}
 	var p []string // sorted, as InvalidError's: /subject before /type
 	if want := subjectToken(in.Subject); order != want {

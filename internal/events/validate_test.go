@@ -41,6 +41,9 @@ func TestValidateAcceptsEveryInboundType(t *testing.T) {
 		if typ == RefundOrderTaxes {
 			d.Return = &Return{ID: "RET-1", LineItemGroupIDs: []string{"LIG1"}}
 		}
+		if typ.IsPlex() {
+			d = plexData(typ)
+		}
 		env, err := v.Validate(encode(t, typ, d))
 		if err != nil {
 			t.Errorf("%s: %v", typ, err)
@@ -48,6 +51,75 @@ func TestValidateAcceptsEveryInboundType(t *testing.T) {
 		}
 		if env.Type != typ || env.ID != "evt-1" || env.Subject != "ORD-1" {
 			t.Errorf("%s: decoded %+v", typ, env)
+		}
+	}
+}
+
+// plexData is the data of a valid Plex event of type typ.
+func plexData(typ Type) OrderEvent {
+	d := OrderEvent{OrderVersion: 1, Order: sampleOrder(), Action: RefreshOrderTaxes,
+		Plex: &PlexOrder{Kind: PlexSalesOrder, ID: "SO-1", Number: "1001", Status: "Open", Fingerprint: strings.Repeat("ab", 32)}}
+	d.Order.DocumentType = "SalesInvoice"
+	if typ == PlexPurchaseOrderChanged {
+		d.Plex.Kind, d.Order.DocumentType = PlexPurchaseOrder, "PurchaseInvoice"
+		d.Order.Origin = &Address{City: "Toledo", Region: "OH", ZipCode: "43604", Country: "US"}
+	}
+	return d
+}
+
+func TestPlexEvents(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		typ   Type
+		edit  func(*OrderEvent)
+		field string // "" when valid
+	}{
+		{"sales order", PlexSalesOrderChanged, func(*OrderEvent) {}, ""},
+		{"purchase order", PlexPurchaseOrderChanged, func(*OrderEvent) {}, ""},
+		{"cancelled", PlexSalesOrderChanged, func(d *OrderEvent) { d.Action = VoidOrderTaxes }, ""},
+		{"refund is no Plex action", PlexSalesOrderChanged, func(d *OrderEvent) { d.Action = RefundOrderTaxes }, "/data/action"},
+		{"no action", PlexSalesOrderChanged, func(d *OrderEvent) { d.Action = "" }, "/data"},
+		{"version 0", PlexSalesOrderChanged, func(d *OrderEvent) { d.OrderVersion = 0 }, "/data/order_version"},
+		{"bad fingerprint", PlexSalesOrderChanged, func(d *OrderEvent) { d.Plex.Fingerprint = "x" }, "/data/plex/fingerprint"},
+		{"purchase as sales", PlexSalesOrderChanged, func(d *OrderEvent) { d.Plex.Kind = PlexPurchaseOrder }, "/data/plex/kind"},
+		{"sales document for a purchase", PlexPurchaseOrderChanged, func(d *OrderEvent) { d.Order.DocumentType = "SalesInvoice" }, "/data/order/document_type"},
+		{"long document code", PlexSalesOrderChanged, func(d *OrderEvent) { d.Order.DocumentCode = strings.Repeat("x", 51) }, "/data/order/document_code"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := plexData(tc.typ)
+			tc.edit(&d)
+			in, err := v.Inbound(encode(t, tc.typ, d))
+			if tc.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if in.Action() != d.Action || in.Data.Plex == nil || in.Data.Plex.Kind != d.Plex.Kind || in.Data.Order.DocumentType != d.Order.DocumentType {
+					t.Errorf("decoded action %q, data %+v", in.Action(), in.Data)
+				}
+				return
+			}
+			var inv *InvalidError
+			if !errors.As(err, &inv) || !strings.HasPrefix(inv.Problems[0], tc.field+":") {
+				t.Fatalf("error %v, want one naming %s", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestPlexOrderID(t *testing.T) {
+	for _, kind := range []string{PlexSalesOrder, PlexPurchaseOrder} {
+		id := PlexOrderID(kind, "a-1")
+		if k, plexID, ok := ParsePlexOrderID(id); !ok || k != kind || plexID != "a-1" {
+			t.Errorf("ParsePlexOrderID(%q) = %q, %q, %v", id, k, plexID, ok)
+		}
+	}
+	for _, id := range []string{"WEB-3", "plex-so-", "plex-xx-1"} {
+		if _, _, ok := ParsePlexOrderID(id); ok {
+			t.Errorf("ParsePlexOrderID(%q) ok for an OMS order id", id)
 		}
 	}
 }

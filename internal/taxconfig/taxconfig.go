@@ -88,6 +88,9 @@ type SalesChannel struct {
 	EstimationStockLocation string `json:"estimation_stock_location,omitempty"`
 	TaxesIncludedInPrice    *bool  `json:"taxes_included_in_price,omitempty"`
 	TaxProvider             string `json:"tax_provider,omitempty"`
+	// CommitOrderStates are order states in which the order's tax is
+	// committed whatever its parcels (Plex: Closed, Invoiced).
+	CommitOrderStates []string `json:"commit_order_states,omitempty"`
 }
 
 // Provider holds the AvaTax settings.
@@ -282,6 +285,7 @@ func (c *Config) Channel(name string) ChannelSettings {
 		EstimationStockLocation: c.Global.EstimationStockLocation,
 		TaxesIncludedInPrice:    c.Global.TaxesIncludedInPrice,
 		Enabled:                 sc.TaxProvider != "none",
+		CommitOrderStates:       sc.CommitOrderStates,
 	}
 	if sc.EstimationStockLocation != "" {
 		s.EstimationStockLocation = sc.EstimationStockLocation
@@ -309,6 +313,7 @@ type ChannelSettings struct {
 	EstimationStockLocation string
 	TaxesIncludedInPrice    bool
 	Enabled                 bool
+	CommitOrderStates       []string
 }
 
 // IsRemoved reports whether a line item group state means removed.

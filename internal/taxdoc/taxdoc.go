@@ -4,6 +4,7 @@
 package taxdoc
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -46,9 +47,12 @@ func (m *Mapper) Config() *taxconfig.Config { return m.cfg }
 
 // Commitable reports whether the order's tax may be committed: every parcel
 // is in a commitable state and every line item group outside a parcel is
-// removed. An Order In Store sale is commitable at once (straight fulfil).
+// removed. An Order In Store sale is commitable at once (straight fulfil),
+// and so is an order whose state is one of its sales channel's commit
+// states (a Plex order closed or invoiced).
 func (m *Mapper) Commitable(o *events.Order) bool {
-	if m.cfg.Channel(o.SalesChannel).OrderInStore {
+	ch := m.cfg.Channel(o.SalesChannel)
+	if ch.OrderInStore || (o.State != "" && slices.Contains(ch.CommitOrderStates, o.State)) {
 		return true
 	}
 	parcels := map[string]string{}
@@ -85,7 +89,7 @@ func ECommerce(o *events.Order) bool { return o.TaxesInformation != nil }
 // by its pricing_details.taxes[].id. Each order item's price is allocated
 // over its groups so that the lines add up to it to the cent.
 func (m *Mapper) Sale(o *events.Order, code string) (avatax.CreateTransactionModel, error) {
-	doc, originID, err := m.header(o, code, avatax.SalesInvoice)
+	doc, originID, err := m.header(o, code, DocumentType(o))
 	if err != nil {
 		return doc, err
 	}
@@ -186,6 +190,9 @@ func (m *Mapper) header(o *events.Order, code, docType string) (avatax.CreateTra
 	if o.TaxesInformation != nil {
 		doc.ExemptionNo = o.TaxesInformation.ExemptionCode
 	}
+	if o.Customer.ExemptionNo != "" {
+		doc.ExemptionNo = o.Customer.ExemptionNo
+	}
 	origin, originID, err := m.origin(o, ch)
 	if err != nil {
 		return doc, "", err
@@ -261,7 +268,7 @@ func (m *Mapper) itemLine(item *events.OrderItem, number string, qty int64, amou
 		Quantity:    decimal.NewFromInt(qty),
 		Amount:      amount,
 		ItemCode:    item.ItemID,
-		TaxCode:     m.feature(item, p.TaxCodeFeature, p.DefaultTaxCode),
+		TaxCode:     cmp.Or(item.TaxCode, m.feature(item, p.TaxCodeFeature, p.DefaultTaxCode)),
 		Description: m.feature(item, p.DescriptionFeature, p.DefaultDescription),
 		HSCode:      m.feature(item, p.HSCodeFeature, p.DefaultHSCode),
 		TaxIncluded: taxIncluded,
@@ -414,6 +421,9 @@ func (m *Mapper) shippingCodes(options ...string) taxconfig.ShippingFee {
 // location of the first line item group that has one, else the channel's
 // estimation stock location.
 func (m *Mapper) origin(o *events.Order, ch taxconfig.ChannelSettings) (*avatax.AddressLocationInfo, string, error) {
+	if o.Origin != nil {
+		return address(o.Origin), "", nil
+	}
 	for i, g := range o.LineItemGroups {
 		if g.EndpointID != "" && !m.cfg.IsRemoved(g.State) {
 			a, err := m.stockAddress(g.EndpointID, fmt.Sprintf("/data/order/line_item_groups/%d/endpoint_id", i))
@@ -486,6 +496,15 @@ func customerCode(o *events.Order) string {
 	return o.ID // the order id is at most 50 characters, like customerCode
 }
 
+// DocumentType is the AvaTax type of the order's sale document:
+// SalesInvoice unless the order says PurchaseInvoice.
+func DocumentType(o *events.Order) string {
+	if o != nil && o.DocumentType != "" {
+		return o.DocumentType
+	}
+	return avatax.SalesInvoice
+}
+
 func currency(o *events.Order) string {
 	if o.PricingDetails.Currency != "" {
 		return o.PricingDetails.Currency
@@ -493,9 +512,13 @@ func currency(o *events.Order) string {
 	return "USD"
 }
 
-// AddressField names where an address of a document comes from: a stock
-// location of the configuration, or else the order's delivery destination.
-func (m *Mapper) AddressField(a *avatax.AddressLocationInfo) string {
+// AddressField names where an address of the order's document comes
+// from: the order's origin, a stock location of the configuration, or
+// else the order's delivery destination.
+func (m *Mapper) AddressField(o *events.Order, a *avatax.AddressLocationInfo) string {
+	if o.Origin != nil && *address(o.Origin) == *a {
+		return "/data/order/origin"
+	}
 	for _, id := range slices.Sorted(maps.Keys(m.cfg.StockLocations)) {
 		sl := m.cfg.StockLocations[id]
 		if *address(&sl.Address) == *a {

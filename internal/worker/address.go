@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/taxbridge/taxbridge/internal/avatax"
+	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/store"
 	"github.com/taxbridge/taxbridge/internal/taxdoc"
 )
@@ -71,7 +72,7 @@ func (c *addressCache) add(k addressKey) {
 // (AvaTax validates no others) before the first calculation for each. It
 // returns the tax error for an address AvaTax cannot resolve, or an error
 // when AvaTax could not be asked.
-func (w *Worker) validateAddresses(ctx context.Context, rec *store.Record, doc *avatax.CreateTransactionModel) (*errorInfo, error) {
+func (w *Worker) validateAddresses(ctx context.Context, rec *store.Record, o *events.Order, doc *avatax.CreateTransactionModel) (*errorInfo, error) {
 	r := w.resolver
 	if r == nil {
 		return nil, nil
@@ -94,13 +95,13 @@ func (w *Worker) validateAddresses(ctx context.Context, rec *store.Record, doc *
 		res, _ := v.(*avatax.AddressResolutionModel)
 		if err != nil {
 			if k := avatax.KindOf(err); k == avatax.KindData || k == avatax.KindNotFound {
-				return &errorInfo{Code: CodeInvalidAddress, Field: w.mapper.AddressField(addr), AvaTaxCode: errorCode(err),
+				return &errorInfo{Code: CodeInvalidAddress, Field: w.mapper.AddressField(o, addr), AvaTaxCode: errorCode(err),
 					Message: "AvaTax cannot resolve the address " + describe(a) + ": " + err.Error()}, nil
 			}
 			return nil, err
 		}
 		if problems := addressProblems(res); problems != "" {
-			return &errorInfo{Code: CodeInvalidAddress, Field: w.mapper.AddressField(addr),
+			return &errorInfo{Code: CodeInvalidAddress, Field: w.mapper.AddressField(o, addr),
 				Message: "AvaTax cannot resolve the address " + describe(a) + ": " + problems + "; correct the address and send the order again"}, nil
 		}
 		w.addresses.add(k)

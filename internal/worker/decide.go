@@ -20,7 +20,7 @@ import (
 // act decides what a workflow action does to the order and performs it.
 func (j *job) act(ctx context.Context) error {
 	w, env, data, rec := j.w, j.env, j.data, j.rec
-	action := lifecycle.Action(env.Type)
+	action := lifecycle.Action(j.action)
 	now := w.opts.Now()
 	tr := store.Transition{At: now, EventID: env.ID, Action: string(action), From: rec.State, To: rec.State}
 
@@ -100,7 +100,7 @@ func (j *job) act(ctx context.Context) error {
 		return j.finish(ctx, tr)
 	}
 	if sale.Code != "" && d.Effect != lifecycle.CommitDocument && d.Effect != lifecycle.VoidDocument {
-		info, err := w.validateAddresses(ctx, rec, &sale)
+		info, err := w.validateAddresses(ctx, rec, o, &sale)
 		if err != nil {
 			return err
 		}
@@ -121,7 +121,7 @@ func (j *job) finish(ctx context.Context, t store.Transition) error {
 	// Every action gets an answer, also one that changes no document.
 	// It goes out before the record is written: a crash in between
 	// publishes it again under the same id, which the stream drops.
-	if err := j.answer(ctx, j.env.ID+"/no_effect", events.ResultData{Action: j.env.Type,
+	if err := j.answer(ctx, j.env.ID+"/no_effect", events.ResultData{Action: j.action,
 		PreviousState: string(t.From), CauseEventID: j.env.ID, Note: t.Note}); err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (j *job) finish(ctx context.Context, t store.Transition) error {
 // refuse records a refused action and publishes the tax error.
 func (j *job) refuse(ctx context.Context, t store.Transition, info errorInfo) error {
 	// Published first, recorded after: see failed.
-	if err := j.publishError(ctx, j.env, j.data.OrderVersion, lifecycle.Action(j.env.Type), j.rec.State, info); err != nil {
+	if err := j.publishError(ctx, j.env, j.data.OrderVersion, lifecycle.Action(j.action), j.rec.State, info); err != nil {
 		return err
 	}
 	t.To, t.Effect, t.Note = t.From, lifecycle.NoEffect, "refused: "+info.Code
@@ -165,9 +165,9 @@ func noEffectNote(s lifecycle.State, a lifecycle.Action) string {
 func (j *job) plan(o *events.Order, d lifecycle.Decision, sale avatax.CreateTransactionModel, saleHash string) (*call, error) {
 	w, rec := j.w, j.rec
 	company := w.mapper.Config().Provider.CompanyCode
-	code := saleCode(rec, o)
-	c := &call{cause: j.env, action: lifecycle.Action(j.env.Type), from: rec.State,
-		intent: store.Intent{EventID: j.env.ID, Effect: d.Effect, Code: code, Type: avatax.SalesInvoice, Target: d.To, At: w.opts.Now()}}
+	code, docType := saleCode(rec, o), saleType(rec, o)
+	c := &call{cause: j.env, action: lifecycle.Action(j.action), from: rec.State,
+		intent: store.Intent{EventID: j.env.ID, Effect: d.Effect, Code: code, Type: docType, Target: d.To, At: w.opts.Now()}}
 	switch d.Effect {
 	case lifecycle.CreateDocument, lifecycle.CreateCommitted, lifecycle.AdjustDocument:
 		sale.Commit = d.Effect == lifecycle.CreateCommitted
@@ -180,11 +180,11 @@ func (j *job) plan(o *events.Order, d lifecycle.Decision, sale avatax.CreateTran
 	case lifecycle.CommitDocument:
 		c.intent.Hash = rec.Sale.Hash
 		c.do = func(ctx context.Context) (*avatax.TransactionModel, error) {
-			return w.tax.Commit(ctx, company, code, avatax.SalesInvoice)
+			return w.tax.Commit(ctx, company, code, docType)
 		}
 	case lifecycle.VoidDocument:
 		c.do = func(ctx context.Context) (*avatax.TransactionModel, error) {
-			return w.tax.Void(ctx, company, code, avatax.SalesInvoice, avatax.VoidDocVoided)
+			return w.tax.Void(ctx, company, code, docType, avatax.VoidDocVoided)
 		}
 	case lifecycle.RefundDocument:
 		r := addReturn(rec, o, j.data, j.env)
@@ -273,7 +273,19 @@ func saleCode(rec *store.Record, o *events.Order) string {
 	if o != nil && o.TaxesInformation != nil {
 		return o.TaxesInformation.ProviderTransactionID
 	}
+	if o != nil && o.DocumentCode != "" {
+		return o.DocumentCode
+	}
 	return rec.OrderID
+}
+
+// saleType is the AvaTax type of the order's sale document: SalesInvoice,
+// or PurchaseInvoice for a purchase (taxdoc.DocumentType).
+func saleType(rec *store.Record, o *events.Order) string {
+	if rec.Sale != nil && rec.Sale.Type != "" {
+		return rec.Sale.Type
+	}
+	return taxdoc.DocumentType(o)
 }
 
 // decide asks the state machine; it is the seam where the decision is

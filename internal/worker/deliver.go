@@ -176,7 +176,7 @@ const (
 // deliveries. Its id derives from the event's message id, so publishing it
 // again is dropped as a duplicate.
 func (w *Worker) publishDeadLetterError(ctx context.Context, m jetstream.Msg, why string, reason error) (string, error) {
-	token := strings.TrimPrefix(m.Subject(), bus.EventsPrefix)
+	token := strings.TrimPrefix(strings.TrimPrefix(m.Subject(), bus.EventsPrefix), bus.PlexPrefix)
 	if _, t, ok := strings.Cut(token, "."); ok {
 		token = t
 	}

@@ -18,6 +18,9 @@ type job struct {
 	w    *Worker
 	env  events.Envelope
 	data *events.OrderEvent // nil for work no event brought (the sweep)
+	// action is what the event asks (events.Inbound.Action): its type,
+	// or the action a Plex event names; a state change is no action.
+	action events.Type
 	rec  *store.Record
 	rev  uint64
 	// What came of it, for the outcome.
@@ -27,7 +30,11 @@ type job struct {
 }
 
 func (w *Worker) newJob(env events.Envelope, data *events.OrderEvent) *job {
-	return &job{w: w, env: env, data: data}
+	j := &job{w: w, env: env, data: data, action: env.Type}
+	if env.Type.IsPlex() && data != nil {
+		j.action = data.Action
+	}
+	return j
 }
 
 // orderID is the order the job works on.

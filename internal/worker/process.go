@@ -49,8 +49,8 @@ func (j *job) apply(ctx context.Context) (bool, error) {
 	// refunded by act itself or still waits for the commit.
 	pending := slices.ContainsFunc(rec.Returns, func(r store.Return) bool { return r.Pending() })
 	j.duplicate = rec.HasSeen(env.ID)
-	j.unchanged = !env.Type.IsAction() && rec.Order != nil && data.OrderVersion <= rec.OrderVersion
-	j.stale = env.Type.IsAction() && rec.Stale(lifecycle.Action(env.Type), data.OrderVersion)
+	j.unchanged = !j.action.IsAction() && rec.Order != nil && data.OrderVersion <= rec.OrderVersion
+	j.stale = j.action.IsAction() && rec.Stale(lifecycle.Action(j.action), data.OrderVersion)
 	// An intent is finished first, whatever the event: it may belong to an
 	// event that will not come again (a refund deferred to the commit, or
 	// an event given up), so a duplicate must not step over it.
@@ -81,7 +81,7 @@ func (j *job) apply(ctx context.Context) (bool, error) {
 		return pending, nil
 	}
 	rec.MergeSnapshot(data.OrderVersion, data.Order)
-	if !env.Type.IsAction() {
+	if !j.action.IsAction() {
 		rec.MarkSeen(env.ID)
 		rec.UpdatedAt = w.opts.Now()
 		return pending, j.save(ctx)

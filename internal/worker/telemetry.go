@@ -90,10 +90,14 @@ func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider) instrument
 	return in
 }
 
-// typeOfSubject is the event type named by an oms.<type>.<order> subject,
-// "unknown" for types taxbridge does not consume (bounded cardinality).
+// typeOfSubject is the event type named by an oms.<type>.<order> or
+// plex.<type>.<order> subject, "unknown" for types taxbridge does not
+// consume (bounded cardinality).
 func typeOfSubject(subject string) string {
 	rest, ok := strings.CutPrefix(subject, bus.EventsPrefix)
+	if !ok {
+		rest, ok = strings.CutPrefix(subject, bus.PlexPrefix)
+	}
 	if !ok {
 		return "unknown"
 	}
