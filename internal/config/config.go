@@ -5,14 +5,18 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/taxbridge/taxbridge/internal/secrets"
 )
 
 // Prefix of every environment variable.
@@ -42,7 +46,7 @@ type Config struct {
 	AvaTax           string `envconfig:"AVATAX" desc:"sandbox: the built-in AvaTax sandbox, which invents tax; avalara: Avalara's service, credentials required; empty: avalara, except with nothing configured at all (no NATS URL, tax configuration or credentials), which runs the sandbox"`
 	AvaTaxURL        string `envconfig:"AVATAX_URL" desc:"AvaTax base URL, e.g. https://sandbox-rest.avatax.com (the default with credentials); https://rest.avatax.com for production"`
 	AvaTaxAccountID  string `envconfig:"AVATAX_ACCOUNT_ID" desc:"AvaTax account id"`
-	AvaTaxLicenseKey string `envconfig:"AVATAX_LICENSE_KEY" desc:"AvaTax license key (or use TAXBRIDGE_AVATAX_LICENSE_KEY_FILE)"`
+	AvaTaxLicenseKey string `envconfig:"AVATAX_LICENSE_KEY" json:"-" desc:"AvaTax license key (or use TAXBRIDGE_AVATAX_LICENSE_KEY_FILE, or the credentials store: avatax.license_key)"`
 	// AvaTaxLicenseKeyFile holds the license key, e.g. a mounted secret.
 	AvaTaxLicenseKeyFile string        `envconfig:"AVATAX_LICENSE_KEY_FILE" desc:"file holding the AvaTax license key"`
 	AvaTaxTimeout        time.Duration `envconfig:"AVATAX_TIMEOUT" default:"10s" desc:"timeout of one AvaTax HTTP exchange"`
@@ -66,6 +70,31 @@ type Config struct {
 	HTTPListen string `envconfig:"HTTP_LISTEN" default:"127.0.0.1:8080" desc:"host:port of the HTTP listener (/healthz, /readyz, /metrics); empty: none"`
 	// AuditMaxAge is how long AvaTax exchanges stay in the audit stream.
 	AuditMaxAge time.Duration `envconfig:"AUDIT_MAX_AGE" default:"2160h" desc:"how long the audit trail keeps AvaTax exchanges (2160h = 90 days; 0: forever)"`
+
+	// SecretsKey opens the credentials store (package secrets): the
+	// secrets the environment does not give are read from there.
+	SecretsKey     string `envconfig:"SECRETS_KEY" json:"-" desc:"key of the credentials store (KV bucket taxbridge_credentials, managed with taxctl credentials): 32 random bytes as base64 or 64 hex digits, e.g. openssl rand -base64 32 (or use TAXBRIDGE_SECRETS_KEY_FILE); empty: no credentials store"`
+	SecretsKeyFile string `envconfig:"SECRETS_KEY_FILE" desc:"file holding TAXBRIDGE_SECRETS_KEY"`
+	// NATSStoreKey encrypts the embedded server's JetStream store at rest.
+	NATSStoreKey     string `envconfig:"NATS_STORE_KEY" json:"-" desc:"encrypt the embedded nats-server's JetStream store at rest (AES-GCM) with a key derived from this secret, e.g. openssl rand -base64 32 (or use TAXBRIDGE_NATS_STORE_KEY_FILE); refused with TAXBRIDGE_NATS_URL, whose server's operator configures its own"`
+	NATSStoreKeyFile string `envconfig:"NATS_STORE_KEY_FILE" desc:"file holding TAXBRIDGE_NATS_STORE_KEY"`
+
+	// PlexURL turns the Plex integration on.
+	PlexURL                   string        `envconfig:"PLEX_URL" desc:"Plex Connect API base URL; empty: Plex integration off"`
+	PlexAPIKey                string        `envconfig:"PLEX_API_KEY" json:"-" desc:"Plex Connect API key (or use TAXBRIDGE_PLEX_API_KEY_FILE, or the credentials store: plex.api_key)"`
+	PlexAPIKeyFile            string        `envconfig:"PLEX_API_KEY_FILE" desc:"file holding the Plex API key"`
+	PlexTenantID              string        `envconfig:"PLEX_TENANT_ID" desc:"Plex tenant id (header X-Plex-Connect-Tenant-Id); empty: the API key's default tenant"`
+	PlexOAuthTokenURL         string        `envconfig:"PLEX_OAUTH_TOKEN_URL" desc:"OAuth2 token URL for Plex (client credentials); empty: API key only"`
+	PlexOAuthClientID         string        `envconfig:"PLEX_OAUTH_CLIENT_ID" desc:"OAuth2 client id for Plex"`
+	PlexOAuthClientSecret     string        `envconfig:"PLEX_OAUTH_CLIENT_SECRET" json:"-" desc:"OAuth2 client secret for Plex (or use TAXBRIDGE_PLEX_OAUTH_CLIENT_SECRET_FILE, or the credentials store: plex.oauth_client_secret)"`
+	PlexOAuthClientSecretFile string        `envconfig:"PLEX_OAUTH_CLIENT_SECRET_FILE" desc:"file holding the Plex OAuth2 client secret"`
+	PlexPollInterval          time.Duration `envconfig:"PLEX_POLL_INTERVAL" default:"1m" desc:"how often Plex is polled for new and changed sales orders; 0: no poller"`
+	PlexSalesChannel          string        `envconfig:"PLEX_SALES_CHANNEL" default:"plex" desc:"sales channel of the orders that come from Plex"`
+	PlexCancelStatuses        []string      `envconfig:"PLEX_CANCEL_STATUSES" default:"Cancelled" desc:"comma-separated Plex order statuses that cancel the order (void its tax)"`
+	PlexDocumentPrefix        string        `envconfig:"PLEX_DOCUMENT_PREFIX" default:"PLEX" desc:"prefix of the AvaTax document codes of Plex orders"`
+	PlexBudget                int           `envconfig:"PLEX_BUDGET" default:"200" desc:"Plex API calls per minute, all of taxbridge's processes together"`
+	PlexLeaseTTL              time.Duration `envconfig:"PLEX_LEASE_TTL" default:"30s" desc:"lease of the Plex poller: another process takes over this long after the holder stops renewing it"`
+	PlexWriteback             bool          `envconfig:"PLEX_WRITEBACK" default:"true" desc:"write the calculated tax back to the Plex order"`
 }
 
 // Load reads the environment. Unlike envconfig alone it never falls back to
@@ -82,12 +111,17 @@ func Load(adjust ...func(*Config)) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	if c.AvaTaxLicenseKeyFile != "" {
-		b, err := os.ReadFile(c.AvaTaxLicenseKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("configuration: TAXBRIDGE_AVATAX_LICENSE_KEY_FILE: %w", err)
+	var errs []error
+	for _, sf := range c.secretFiles() {
+		if err := sf.read(); err != nil {
+			errs = append(errs, err)
 		}
-		c.AvaTaxLicenseKey = strings.TrimSpace(string(b))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	for i, st := range c.PlexCancelStatuses {
+		c.PlexCancelStatuses[i] = strings.TrimSpace(st)
 	}
 	for _, f := range adjust {
 		f(&c)
@@ -95,10 +129,61 @@ func Load(adjust ...func(*Config)) (*Config, error) {
 	return &c, c.validate()
 }
 
+// secretFile is a secret setting and the _FILE setting that may give it.
+type secretFile struct {
+	name, fileName string
+	value          *string
+	file           string
+}
+
+func (c *Config) secretFiles() []secretFile {
+	return []secretFile{
+		{"TAXBRIDGE_AVATAX_LICENSE_KEY", "TAXBRIDGE_AVATAX_LICENSE_KEY_FILE", &c.AvaTaxLicenseKey, c.AvaTaxLicenseKeyFile},
+		{"TAXBRIDGE_PLEX_API_KEY", "TAXBRIDGE_PLEX_API_KEY_FILE", &c.PlexAPIKey, c.PlexAPIKeyFile},
+		{"TAXBRIDGE_PLEX_OAUTH_CLIENT_SECRET", "TAXBRIDGE_PLEX_OAUTH_CLIENT_SECRET_FILE", &c.PlexOAuthClientSecret, c.PlexOAuthClientSecretFile},
+		{"TAXBRIDGE_SECRETS_KEY", "TAXBRIDGE_SECRETS_KEY_FILE", &c.SecretsKey, c.SecretsKeyFile},
+		{"TAXBRIDGE_NATS_STORE_KEY", "TAXBRIDGE_NATS_STORE_KEY_FILE", &c.NATSStoreKey, c.NATSStoreKeyFile},
+	}
+}
+
+// read sets the value from the file, trimmed, when the file is given. The
+// error names the settings and the file, never the content.
+func (sf secretFile) read() error {
+	if sf.file == "" {
+		return nil
+	}
+	if *sf.value != "" {
+		return fmt.Errorf("%s and %s are both set: give the secret one way", sf.name, sf.fileName)
+	}
+	b, err := os.ReadFile(sf.file)
+	if err != nil {
+		return fmt.Errorf("%s: %w", sf.fileName, err)
+	}
+	if *sf.value = strings.TrimSpace(string(b)); *sf.value == "" {
+		return fmt.Errorf("%s: %s is empty", sf.fileName, sf.file)
+	}
+	return nil
+}
+
 func (c *Config) validate() error {
 	var errs []error
-	if (c.AvaTaxAccountID == "") != (c.AvaTaxLicenseKey == "") {
+	if c.AvaTaxAccountID == "" && c.AvaTaxLicenseKey != "" {
 		errs = append(errs, errors.New("TAXBRIDGE_AVATAX_ACCOUNT_ID and TAXBRIDGE_AVATAX_LICENSE_KEY must be set together"))
+	}
+	if c.SecretsKey != "" {
+		if _, err := secrets.ParseKey(c.SecretsKey); err != nil {
+			errs = append(errs, fmt.Errorf("TAXBRIDGE_SECRETS_KEY: %w", err))
+		}
+	}
+	if c.NATSStoreKey != "" && c.NATSURL != "" {
+		errs = append(errs, errors.New("TAXBRIDGE_NATS_STORE_KEY encrypts the store of the embedded nats-server, and there is none with "+
+			"TAXBRIDGE_NATS_URL: the operator of that server encrypts its store (nats-server's jetstream { cipher: aes, key: ... }); unset TAXBRIDGE_NATS_STORE_KEY"))
+	}
+	errs = append(errs, c.plexErrors()...)
+	if c.SecretsKey == "" {
+		// Otherwise the credentials store may give the missing secrets:
+		// ValidateCredentials checks once it has.
+		errs = append(errs, c.credentialErrors()...)
 	}
 	if c.AvaTaxURL != "" {
 		if u, err := url.Parse(c.AvaTaxURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -158,6 +243,142 @@ func (c *Config) validate() error {
 		return fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+func (c *Config) plexErrors() []error {
+	var errs []error
+	if c.PlexURL != "" {
+		if u, err := url.Parse(c.PlexURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_URL %q: want an http(s) URL", c.PlexURL))
+		}
+	}
+	if c.PlexOAuthTokenURL != "" {
+		if u, err := url.Parse(c.PlexOAuthTokenURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_OAUTH_TOKEN_URL %q: want an http(s) URL", c.PlexOAuthTokenURL))
+		}
+	}
+	if (c.PlexOAuthTokenURL == "") != (c.PlexOAuthClientID == "") {
+		errs = append(errs, errors.New("TAXBRIDGE_PLEX_OAUTH_TOKEN_URL and TAXBRIDGE_PLEX_OAUTH_CLIENT_ID must be set together"))
+	}
+	if c.PlexPollInterval < 0 {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_POLL_INTERVAL %s: want 0 (no poller) or more", c.PlexPollInterval))
+	}
+	if c.PlexBudget < 1 {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_BUDGET %d: want at least 1 call per minute", c.PlexBudget))
+	}
+	if c.PlexLeaseTTL < time.Second {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_LEASE_TTL %s: want at least 1s", c.PlexLeaseTTL))
+	}
+	if strings.TrimSpace(c.PlexSalesChannel) == "" {
+		errs = append(errs, errors.New("TAXBRIDGE_PLEX_SALES_CHANNEL is empty"))
+	}
+	for _, st := range c.PlexCancelStatuses {
+		if strings.TrimSpace(st) == "" {
+			errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_CANCEL_STATUSES %q: an empty status", strings.Join(c.PlexCancelStatuses, ",")))
+			break
+		}
+	}
+	return errs
+}
+
+// credentialErrors reports the secrets that the settings need and that are
+// missing: the AvaTax license key with an account id, the Plex API key with
+// Plex on, the OAuth client secret with an OAuth client.
+func (c *Config) credentialErrors() []error {
+	var errs []error
+	store := func(name string) string {
+		if c.SecretsKey != "" {
+			return ", or store it with taxctl credentials set " + name
+		}
+		return ", or store it with taxctl credentials set " + name + " and set TAXBRIDGE_SECRETS_KEY"
+	}
+	if c.AvaTaxAccountID != "" && c.AvaTaxLicenseKey == "" {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_AVATAX_ACCOUNT_ID and TAXBRIDGE_AVATAX_LICENSE_KEY must be set together: "+
+			"the account id is set but no license key: set TAXBRIDGE_AVATAX_LICENSE_KEY or TAXBRIDGE_AVATAX_LICENSE_KEY_FILE%s",
+			store(secrets.AvaTaxLicenseKey)))
+	}
+	if c.PlexURL != "" && c.PlexAPIKey == "" {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_URL is set but no Plex API key: set TAXBRIDGE_PLEX_API_KEY "+
+			"or TAXBRIDGE_PLEX_API_KEY_FILE%s", store(secrets.PlexAPIKey)))
+	}
+	if c.PlexURL != "" && c.PlexOAuthClientID != "" && c.PlexOAuthClientSecret == "" {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_OAUTH_CLIENT_ID is set but no client secret: set TAXBRIDGE_PLEX_OAUTH_CLIENT_SECRET "+
+			"or TAXBRIDGE_PLEX_OAUTH_CLIENT_SECRET_FILE%s", store(secrets.PlexOAuthClientSecret)))
+	}
+	return errs
+}
+
+// ValidateCredentials checks, once the credentials store has filled the
+// secrets the environment did not give (Credentials, secrets.Fill), that
+// none the settings need is missing. Load already did when no
+// TAXBRIDGE_SECRETS_KEY is set.
+func (c *Config) ValidateCredentials() error {
+	if errs := c.credentialErrors(); len(errs) > 0 {
+		return fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// SecretsKeyBytes returns the credentials store key, nil when none is
+// configured.
+func (c *Config) SecretsKeyBytes() ([]byte, error) {
+	if c.SecretsKey == "" {
+		return nil, nil
+	}
+	k, err := secrets.ParseKey(c.SecretsKey)
+	if err != nil {
+		return nil, fmt.Errorf("TAXBRIDGE_SECRETS_KEY: %w", err)
+	}
+	return k, nil
+}
+
+// Credentials maps the names of the credentials store to the settings
+// they give, for secrets.Fill: it fills those still empty, after the
+// variables and their _FILE.
+func (c *Config) Credentials() map[string]*string {
+	return map[string]*string{
+		secrets.AvaTaxLicenseKey:      &c.AvaTaxLicenseKey,
+		secrets.PlexAPIKey:            &c.PlexAPIKey,
+		secrets.PlexOAuthClientSecret: &c.PlexOAuthClientSecret,
+	}
+}
+
+// PlexEnabled reports whether the Plex integration is on.
+func (c *Config) PlexEnabled() bool { return c.PlexURL != "" }
+
+// redacted is what String, GoString and LogValue show of a secret set.
+const redacted = "REDACTED"
+
+// plain is Config without its methods, for printing.
+type plain Config
+
+func (c Config) redact() plain {
+	for _, p := range []*string{&c.AvaTaxLicenseKey, &c.PlexAPIKey, &c.PlexOAuthClientSecret, &c.SecretsKey, &c.NATSStoreKey} {
+		if *p != "" {
+			*p = redacted
+		}
+	}
+	c.PlexCancelStatuses = slices.Clone(c.PlexCancelStatuses)
+	return plain(c)
+}
+
+// String prints the settings with the secrets replaced by REDACTED, so
+// that %v and %+v never show them.
+func (c Config) String() string { return fmt.Sprintf("%+v", c.redact()) }
+
+// GoString is %#v, secrets REDACTED.
+func (c Config) GoString() string { return fmt.Sprintf("config.Config%+v", c.redact()) }
+
+// LogValue is the configuration in logs (log/slog), secrets REDACTED.
+func (c Config) LogValue() slog.Value {
+	r := c.redact()
+	v := reflect.ValueOf(r)
+	t := v.Type()
+	attrs := make([]slog.Attr, 0, t.NumField())
+	for i := range t.NumField() {
+		attrs = append(attrs, slog.Any(t.Field(i).Name, v.Field(i).Interface()))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // The values of TAXBRIDGE_AVATAX.

@@ -1,6 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -250,5 +254,223 @@ func TestAvaTaxServiceOfAConfigBuiltInCode(t *testing.T) {
 	}
 	if s, err := (&Config{NATSURL: "nats://x:4222", AvaTax: AvaTaxSandbox}).AvaTaxService(); s != AvaTaxSandbox || err != nil {
 		t.Errorf("NATS URL with the sandbox asked for: %q, %v", s, err)
+	}
+}
+
+// secretValues are set in the tests below; none may be printed.
+var secretValues = map[string]string{
+	"TAXBRIDGE_AVATAX_LICENSE_KEY":       "lic-s3cret-value",
+	"TAXBRIDGE_PLEX_API_KEY":             "plex-api-s3cret",
+	"TAXBRIDGE_PLEX_OAUTH_CLIENT_SECRET": "oauth-client-s3cret",
+	"TAXBRIDGE_SECRETS_KEY":              "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	"TAXBRIDGE_NATS_STORE_KEY":           "nats-store-s3cret-key",
+}
+
+func setAllSecrets(t *testing.T) {
+	t.Helper()
+	for k, v := range secretValues {
+		t.Setenv(k, v)
+	}
+	t.Setenv("TAXBRIDGE_AVATAX_ACCOUNT_ID", "1100012345")
+	t.Setenv("TAXBRIDGE_PLEX_URL", "https://plex.example.com")
+	t.Setenv("TAXBRIDGE_PLEX_OAUTH_TOKEN_URL", "https://plex.example.com/oauth/token")
+	t.Setenv("TAXBRIDGE_PLEX_OAUTH_CLIENT_ID", "taxbridge")
+}
+
+// TestPrintingHidesSecrets: %v, %+v, %#v, %s, slog (text and JSON) and
+// encoding/json never show a secret, and show the other settings.
+func TestPrintingHidesSecrets(t *testing.T) {
+	setAllSecrets(t)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AvaTaxLicenseKey != secretValues["TAXBRIDGE_AVATAX_LICENSE_KEY"] || c.NATSStoreKey != secretValues["TAXBRIDGE_NATS_STORE_KEY"] {
+		t.Fatal("secrets not loaded")
+	}
+	var text, js bytes.Buffer
+	slog.New(slog.NewTextHandler(&text, nil)).Info("start", "config", c, "value", *c)
+	slog.New(slog.NewJSONHandler(&js, nil)).Info("start", "config", c)
+	j, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := map[string]string{
+		"%v": fmt.Sprintf("%v", c), "%+v": fmt.Sprintf("%+v", c), "%#v": fmt.Sprintf("%#v", c),
+		"%s": fmt.Sprintf("%s", *c), "%+v value": fmt.Sprintf("%+v", *c), "%#v value": fmt.Sprintf("%#v", *c),
+		"slog text": text.String(), "slog JSON": js.String(), "json": string(j),
+	}
+	for how, out := range outputs {
+		for k, v := range secretValues {
+			if strings.Contains(out, v) {
+				t.Errorf("%s shows %s: %s", how, k, out)
+			}
+		}
+		if !strings.Contains(out, "1100012345") || !strings.Contains(out, "plex.example.com") {
+			t.Errorf("%s does not show the settings: %s", how, out)
+		}
+		if how != "json" && !strings.Contains(out, "REDACTED") {
+			t.Errorf("%s does not say REDACTED: %s", how, out)
+		}
+	}
+	// Printing did not change the configuration.
+	if c.PlexAPIKey != secretValues["TAXBRIDGE_PLEX_API_KEY"] {
+		t.Errorf("printing changed the API key to %q", c.PlexAPIKey)
+	}
+}
+
+// TestSecretFiles: each secret comes from its variable or its _FILE
+// (trimmed); both at once are refused naming both, never showing a value.
+func TestSecretFiles(t *testing.T) {
+	pairs := [][2]string{
+		{"TAXBRIDGE_AVATAX_LICENSE_KEY", "TAXBRIDGE_AVATAX_LICENSE_KEY_FILE"},
+		{"TAXBRIDGE_PLEX_API_KEY", "TAXBRIDGE_PLEX_API_KEY_FILE"},
+		{"TAXBRIDGE_PLEX_OAUTH_CLIENT_SECRET", "TAXBRIDGE_PLEX_OAUTH_CLIENT_SECRET_FILE"},
+		{"TAXBRIDGE_SECRETS_KEY", "TAXBRIDGE_SECRETS_KEY_FILE"},
+		{"TAXBRIDGE_NATS_STORE_KEY", "TAXBRIDGE_NATS_STORE_KEY_FILE"},
+	}
+	get := func(c *Config, name string) string {
+		return map[string]string{
+			"TAXBRIDGE_AVATAX_LICENSE_KEY": c.AvaTaxLicenseKey, "TAXBRIDGE_PLEX_API_KEY": c.PlexAPIKey,
+			"TAXBRIDGE_PLEX_OAUTH_CLIENT_SECRET": c.PlexOAuthClientSecret, "TAXBRIDGE_SECRETS_KEY": c.SecretsKey,
+			"TAXBRIDGE_NATS_STORE_KEY": c.NATSStoreKey,
+		}[name]
+	}
+	for _, p := range pairs {
+		t.Run(p[1], func(t *testing.T) {
+			setAllSecrets(t)
+			want := secretValues[p[0]]
+			f := t.TempDir() + "/secret"
+			if err := os.WriteFile(f, []byte("  "+want+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv(p[1], f)
+			_, err := Load()
+			if err == nil || !strings.Contains(err.Error(), p[0]+" and "+p[1]+" are both set") {
+				t.Fatalf("both set: %v", err)
+			}
+			for _, v := range secretValues {
+				if strings.Contains(err.Error(), v) {
+					t.Errorf("error shows a secret: %v", err)
+				}
+			}
+			os.Unsetenv(p[0])
+			c, err := Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := get(c, p[0]); got != want {
+				t.Errorf("from file: %q, want %q", got, want)
+			}
+			t.Setenv(p[1], t.TempDir()+"/missing")
+			if _, err := Load(); err == nil || !strings.Contains(err.Error(), p[1]) {
+				t.Errorf("missing file: %v", err)
+			}
+		})
+	}
+}
+
+func TestPlexSettings(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PlexEnabled() || c.PlexPollInterval != time.Minute || c.PlexSalesChannel != "plex" ||
+		strings.Join(c.PlexCancelStatuses, "|") != "Cancelled" || c.PlexDocumentPrefix != "PLEX" ||
+		c.PlexBudget != 200 || c.PlexLeaseTTL != 30*time.Second || !c.PlexWriteback {
+		t.Errorf("defaults: %+v", c)
+	}
+	const plexURL = "https://connect.plex.com"
+	tests := []struct {
+		name  string
+		env   map[string]string
+		want  string
+		check func(*Config) bool
+	}{
+		{"on", map[string]string{"TAXBRIDGE_PLEX_URL": plexURL, "TAXBRIDGE_PLEX_API_KEY": "k", "TAXBRIDGE_PLEX_CANCEL_STATUSES": "Cancelled, Void",
+			"TAXBRIDGE_PLEX_POLL_INTERVAL": "0", "TAXBRIDGE_PLEX_WRITEBACK": "false"}, "",
+			func(c *Config) bool {
+				return c.PlexEnabled() && c.PlexPollInterval == 0 && !c.PlexWriteback && strings.Join(c.PlexCancelStatuses, "|") == "Cancelled|Void"
+			}},
+		{"no API key", map[string]string{"TAXBRIDGE_PLEX_URL": plexURL}, "TAXBRIDGE_PLEX_URL is set but no Plex API key", nil},
+		{"no API key, a credentials store", map[string]string{"TAXBRIDGE_PLEX_URL": plexURL,
+			"TAXBRIDGE_SECRETS_KEY": secretValues["TAXBRIDGE_SECRETS_KEY"]}, "", func(c *Config) bool { return c.ValidateCredentials() != nil }},
+		{"not a URL", map[string]string{"TAXBRIDGE_PLEX_URL": "plex", "TAXBRIDGE_PLEX_API_KEY": "k"}, `TAXBRIDGE_PLEX_URL "plex"`, nil},
+		{"OAuth without client", map[string]string{"TAXBRIDGE_PLEX_URL": plexURL, "TAXBRIDGE_PLEX_API_KEY": "k",
+			"TAXBRIDGE_PLEX_OAUTH_TOKEN_URL": plexURL + "/token"}, "TAXBRIDGE_PLEX_OAUTH_TOKEN_URL and TAXBRIDGE_PLEX_OAUTH_CLIENT_ID", nil},
+		{"OAuth without secret", map[string]string{"TAXBRIDGE_PLEX_URL": plexURL, "TAXBRIDGE_PLEX_API_KEY": "k",
+			"TAXBRIDGE_PLEX_OAUTH_TOKEN_URL": plexURL + "/token", "TAXBRIDGE_PLEX_OAUTH_CLIENT_ID": "c"}, "no client secret", nil},
+		{"negative poll", map[string]string{"TAXBRIDGE_PLEX_POLL_INTERVAL": "-1s"}, "TAXBRIDGE_PLEX_POLL_INTERVAL -1s", nil},
+		{"no budget", map[string]string{"TAXBRIDGE_PLEX_BUDGET": "0"}, "TAXBRIDGE_PLEX_BUDGET 0", nil},
+		{"short lease", map[string]string{"TAXBRIDGE_PLEX_LEASE_TTL": "10ms"}, "TAXBRIDGE_PLEX_LEASE_TTL 10ms", nil},
+		{"empty sales channel", map[string]string{"TAXBRIDGE_PLEX_SALES_CHANNEL": " "}, "TAXBRIDGE_PLEX_SALES_CHANNEL is empty", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load()
+			if tt.want == "" {
+				if err != nil || !tt.check(c) {
+					t.Errorf("%v: err = %v, config %+v", tt.env, err, c)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%v: err = %v, want %q", tt.env, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestCredentialsStoreSettings: with a secrets key the secrets may be left
+// to the store, which secrets.Fill reads into Credentials; the key and the
+// embedded server's store key are checked.
+func TestCredentialsStoreSettings(t *testing.T) {
+	t.Setenv("TAXBRIDGE_AVATAX_ACCOUNT_ID", "1100012345")
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "taxctl credentials set avatax.license_key and set TAXBRIDGE_SECRETS_KEY") {
+		t.Errorf("account without license or store: %v", err)
+	}
+	t.Setenv("TAXBRIDGE_SECRETS_KEY", secretValues["TAXBRIDGE_SECRETS_KEY"])
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.AvaTaxService(); s != AvaTaxAvalara {
+		t.Errorf("service %q, want avalara", s)
+	}
+	if err := c.ValidateCredentials(); err == nil || !strings.Contains(err.Error(), "taxctl credentials set avatax.license_key") {
+		t.Errorf("before the store filled the license: %v", err)
+	}
+	if k, err := c.SecretsKeyBytes(); err != nil || len(k) != 32 {
+		t.Errorf("key: %d bytes, %v", len(k), err)
+	}
+	creds := c.Credentials()
+	if len(creds) != 3 || creds["avatax.license_key"] != &c.AvaTaxLicenseKey {
+		t.Fatalf("Credentials: %v", creds)
+	}
+	*creds["avatax.license_key"] = "from-the-store"
+	if err := c.ValidateCredentials(); err != nil {
+		t.Errorf("after the store filled the license: %v", err)
+	}
+
+	t.Setenv("TAXBRIDGE_SECRETS_KEY", "too-short-but-secret")
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "TAXBRIDGE_SECRETS_KEY") || strings.Contains(err.Error(), "too-short-but-secret") {
+		t.Errorf("bad secrets key: %v", err)
+	}
+	os.Unsetenv("TAXBRIDGE_SECRETS_KEY")
+	os.Unsetenv("TAXBRIDGE_AVATAX_ACCOUNT_ID")
+
+	t.Setenv("TAXBRIDGE_NATS_STORE_KEY", "nats-store-s3cret-key")
+	if c, err := Load(); err != nil || c.NATSStoreKey != "nats-store-s3cret-key" {
+		t.Errorf("store key with the embedded server: %v", err)
+	}
+	t.Setenv("TAXBRIDGE_NATS_URL", "nats://nats.internal:4222")
+	t.Setenv("TAXBRIDGE_AVATAX", "sandbox")
+	_, err = Load()
+	if err == nil || !strings.Contains(err.Error(), "TAXBRIDGE_NATS_STORE_KEY") || !strings.Contains(err.Error(), "TAXBRIDGE_NATS_URL") ||
+		strings.Contains(err.Error(), "nats-store-s3cret-key") {
+		t.Errorf("store key with a NATS URL: %v", err)
 	}
 }
