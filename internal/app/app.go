@@ -244,10 +244,13 @@ func (a *App) startEmbedded(cfg *config.Config) (string, error) {
 		return "server " + bus.RedactURL(cfg.NATSURL), nil
 	}
 	var err error
-	if a.embedded, err = bus.StartEmbedded(cfg.DataDir, cfg.NATSListen); err != nil {
+	if a.embedded, err = bus.StartEmbedded(cfg.DataDir, cfg.NATSListen, embeddedOptions(cfg)...); err != nil {
 		return "", err
 	}
 	desc := "embedded nats-server with JetStream, data in " + cfg.DataDir
+	if cfg.NATSStoreKey != "" {
+		desc += " (encrypted at rest)"
+	}
 	if u := a.embedded.URL(); u != "" {
 		desc += ", listening on " + u
 	}

@@ -33,6 +33,13 @@ const (
 // has passed.
 var errNATSTimeout = errors.New("TAXBRIDGE_NATS_CONNECT_TIMEOUT passed")
 
+// embeddedOptions are the options of the embedded nats-server: its
+// JetStream store encrypted at rest under TAXBRIDGE_NATS_STORE_KEY when
+// that is set (config refuses it with TAXBRIDGE_NATS_URL).
+func embeddedOptions(cfg *config.Config) []bus.EmbeddedOption {
+	return []bus.EmbeddedOption{bus.WithStoreKey(cfg.NATSStoreKey)}
+}
+
 // connectNATS connects to the embedded server, or waits for the configured
 // one, and provisions taxbridge's resources there.
 func (a *App) connectNATS(ctx context.Context, cfg *config.Config, topo bus.Topology) error {
