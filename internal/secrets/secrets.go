@@ -81,7 +81,15 @@ type Option func(*options)
 type options struct {
 	replicas int
 	bucket   string
+	noCreate bool
 }
+
+// ErrNoBucket: Open was told not to create the bucket, and there is none.
+var ErrNoBucket = errors.New("no credentials bucket")
+
+// WithoutCreate makes Open fail with ErrNoBucket instead of creating a
+// missing bucket (for commands that only read or delete).
+func WithoutCreate() Option { return func(o *options) { o.noCreate = true } }
 
 // WithReplicas sets the replicas of the bucket when Open creates it
 // (default 1).
@@ -102,6 +110,9 @@ func Open(ctx context.Context, js jetstream.JetStream, key []byte, opts ...Optio
 		f(&o)
 	}
 	kv, err := js.KeyValue(ctx, o.bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) && o.noCreate {
+		return nil, fmt.Errorf("%w %s: no credential was ever stored", ErrNoBucket, o.bucket)
+	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket:      o.bucket,
