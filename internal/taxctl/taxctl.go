@@ -6,6 +6,7 @@
 //	taxctl dlq list [-json] [-subject <filter> | -order <order>]
 //	taxctl dlq show [-json] <seq>            one dead letter in full
 //	taxctl dlq replay <seq>... | -all        publish dead letters again, then delete them
+//	taxctl credentials set|list|delete       the sealed credentials store
 //
 // It reaches NATS at TAXBRIDGE_NATS_URL (default nats://127.0.0.1:4222,
 // where `taxbridge` and `taxbridge demo --hold` listen with their embedded
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -51,6 +53,14 @@ commands:
   dlq replay -all [-subject <filter> | -order <order>] [-keep] [-force] [-dry-run]
                                     publish dead letters again to their original subject, then
                                     delete them from TAXBRIDGE_DLQ (see below)
+  credentials set [-from-file <path>] <name>
+                                    seal a credential with TAXBRIDGE_SECRETS_KEY and store it in KV
+                                    bucket taxbridge_credentials; the value is read from stdin (or the
+                                    file), never from the command line
+  credentials list [-json]          the stored credentials: name, when set, whether the key opens it
+  credentials delete <name>         remove a stored credential
+                                    names: avatax.license_key, plex.api_key, plex.api_secret,
+                                    plex.oauth_client_secret
 
   <filter> is a NATS subject filter on the original subject, e.g. 'oms.refund_order_taxes.>'
   or 'oms.*.WEB-3'; -order <order> is 'oms.*.<order>' with the order id escaped as taxbridge
@@ -80,6 +90,10 @@ environment:
   TAXBRIDGE_NATS_URL    NATS server of taxbridge (default ` + DefaultNATSURL + `, the embedded server of
                         'taxbridge' and 'taxbridge demo --hold')
   TAXBRIDGE_NATS_CREDS  NATS credentials (.creds) file
+  TAXBRIDGE_SECRETS_KEY, TAXBRIDGE_SECRETS_KEY_FILE
+                        key of the credentials store (credentials commands), as taxbridge has it
+  TAXBRIDGE_NATS_REPLICAS
+                        replicas of bucket taxbridge_credentials when credentials set creates it
 
 exit status: 0 done, 1 failed, 2 bad usage
 `
@@ -87,7 +101,7 @@ exit status: 0 done, 1 failed, 2 bad usage
 // Run executes the command line args (without the program name) and
 // returns the exit status: 0 done, 1 failed, 2 bad usage.
 func Run(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
-	c := &cli{stdout: stdout, stderr: stderr, now: time.Now,
+	c := &cli{stdout: stdout, stderr: stderr, now: time.Now, env: env, stdin: os.Stdin,
 		dial: func() (jetstream.JetStream, func(), error) {
 			nc, err := connect(env)
 			if err != nil {
@@ -109,6 +123,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	now            func() time.Time
 	dial           func() (js jetstream.JetStream, closeConn func(), err error)
+	// env and stdin are read by the credentials commands only.
+	env   Env
+	stdin io.Reader
 }
 
 func (c *cli) run(ctx context.Context, args []string) int {
@@ -124,6 +141,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		err = c.order(ctx, args[1:])
 	case "dlq":
 		err = c.dlq(ctx, args[1:])
+	case "credentials":
+		err = c.credentials(ctx, args[1:])
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(c.stdout, usage)
 		return 0
