@@ -95,7 +95,20 @@ type Config struct {
 	PlexBudget                int           `envconfig:"PLEX_BUDGET" default:"200" desc:"Plex API calls per minute, all of taxbridge's processes together"`
 	PlexLeaseTTL              time.Duration `envconfig:"PLEX_LEASE_TTL" default:"30s" desc:"lease of the Plex poller: another process takes over this long after the holder stops renewing it"`
 	PlexWriteback             bool          `envconfig:"PLEX_WRITEBACK" default:"true" desc:"write the calculated tax back to the Plex order"`
+
+	// credentialsFromStore: the process reads the credentials store once
+	// NATS is up (CredentialsFromStore), so Load leaves the check of the
+	// secrets to ValidateCredentials.
+	credentialsFromStore bool
 }
+
+// CredentialsFromStore is an adjust of Load for a process that, with
+// TAXBRIDGE_SECRETS_KEY set, reads the secrets the environment does not
+// give from the credentials store once NATS is up (secrets.Fill with
+// Credentials), then calls ValidateCredentials. Without it Load requires
+// every needed secret from the environment: a process that does not read
+// the store must not start without them.
+func CredentialsFromStore(c *Config) { c.credentialsFromStore = true }
 
 // Load reads the environment. Unlike envconfig alone it never falls back to
 // unprefixed variables and rejects set-but-invalid values with their name.
@@ -180,7 +193,7 @@ func (c *Config) validate() error {
 			"TAXBRIDGE_NATS_URL: the operator of that server encrypts its store (nats-server's jetstream { cipher: aes, key: ... }); unset TAXBRIDGE_NATS_STORE_KEY"))
 	}
 	errs = append(errs, c.plexErrors()...)
-	if c.SecretsKey == "" {
+	if c.SecretsKey == "" || !c.credentialsFromStore {
 		// Otherwise the credentials store may give the missing secrets:
 		// ValidateCredentials checks once it has.
 		errs = append(errs, c.credentialErrors()...)
@@ -287,7 +300,7 @@ func (c *Config) plexErrors() []error {
 func (c *Config) credentialErrors() []error {
 	var errs []error
 	store := func(name string) string {
-		if c.SecretsKey != "" {
+		if c.SecretsKey != "" && c.credentialsFromStore {
 			return ", or store it with taxctl credentials set " + name
 		}
 		return ", or store it with taxctl credentials set " + name + " and set TAXBRIDGE_SECRETS_KEY"
@@ -310,8 +323,8 @@ func (c *Config) credentialErrors() []error {
 
 // ValidateCredentials checks, once the credentials store has filled the
 // secrets the environment did not give (Credentials, secrets.Fill), that
-// none the settings need is missing. Load already did when no
-// TAXBRIDGE_SECRETS_KEY is set.
+// none the settings need is missing. Load already did unless given
+// CredentialsFromStore with TAXBRIDGE_SECRETS_KEY set.
 func (c *Config) ValidateCredentials() error {
 	if errs := c.credentialErrors(); len(errs) > 0 {
 		return fmt.Errorf("configuration: %w", errors.Join(errs...))
@@ -376,7 +389,9 @@ func (c Config) LogValue() slog.Value {
 	t := v.Type()
 	attrs := make([]slog.Attr, 0, t.NumField())
 	for i := range t.NumField() {
-		attrs = append(attrs, slog.Any(t.Field(i).Name, v.Field(i).Interface()))
+		if t.Field(i).IsExported() {
+			attrs = append(attrs, slog.Any(t.Field(i).Name, v.Field(i).Interface()))
+		}
 	}
 	return slog.GroupValue(attrs...)
 }

@@ -393,8 +393,8 @@ func TestPlexSettings(t *testing.T) {
 				return c.PlexEnabled() && c.PlexPollInterval == 0 && !c.PlexWriteback && strings.Join(c.PlexCancelStatuses, "|") == "Cancelled|Void"
 			}},
 		{"no API key", map[string]string{"TAXBRIDGE_PLEX_URL": plexURL}, "TAXBRIDGE_PLEX_URL is set but no Plex API key", nil},
-		{"no API key, a credentials store", map[string]string{"TAXBRIDGE_PLEX_URL": plexURL,
-			"TAXBRIDGE_SECRETS_KEY": secretValues["TAXBRIDGE_SECRETS_KEY"]}, "", func(c *Config) bool { return c.ValidateCredentials() != nil }},
+		{"no API key, a credentials store not read", map[string]string{"TAXBRIDGE_PLEX_URL": plexURL,
+			"TAXBRIDGE_SECRETS_KEY": secretValues["TAXBRIDGE_SECRETS_KEY"]}, "TAXBRIDGE_PLEX_URL is set but no Plex API key", nil},
 		{"not a URL", map[string]string{"TAXBRIDGE_PLEX_URL": "plex", "TAXBRIDGE_PLEX_API_KEY": "k"}, `TAXBRIDGE_PLEX_URL "plex"`, nil},
 		{"OAuth without client", map[string]string{"TAXBRIDGE_PLEX_URL": plexURL, "TAXBRIDGE_PLEX_API_KEY": "k",
 			"TAXBRIDGE_PLEX_OAUTH_TOKEN_URL": plexURL + "/token"}, "TAXBRIDGE_PLEX_OAUTH_TOKEN_URL and TAXBRIDGE_PLEX_OAUTH_CLIENT_ID", nil},
@@ -433,10 +433,19 @@ func TestCredentialsStoreSettings(t *testing.T) {
 		t.Errorf("account without license or store: %v", err)
 	}
 	t.Setenv("TAXBRIDGE_SECRETS_KEY", secretValues["TAXBRIDGE_SECRETS_KEY"])
-	c, err := Load()
+	// A process that does not read the store must have the secrets.
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "must be set together") {
+		t.Errorf("account without license, store not read: %v", err)
+	}
+	t.Setenv("TAXBRIDGE_PLEX_URL", "https://connect.plex.com")
+	c, err := Load(CredentialsFromStore)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := c.ValidateCredentials(); err == nil || !strings.Contains(err.Error(), "taxctl credentials set plex.api_key") {
+		t.Errorf("before the store filled the Plex API key: %v", err)
+	}
+	*c.Credentials()["plex.api_key"] = "from-the-store"
 	if s, _ := c.AvaTaxService(); s != AvaTaxAvalara {
 		t.Errorf("service %q, want avalara", s)
 	}
@@ -456,11 +465,12 @@ func TestCredentialsStoreSettings(t *testing.T) {
 	}
 
 	t.Setenv("TAXBRIDGE_SECRETS_KEY", "too-short-but-secret")
-	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "TAXBRIDGE_SECRETS_KEY") || strings.Contains(err.Error(), "too-short-but-secret") {
+	if _, err := Load(CredentialsFromStore); err == nil || !strings.Contains(err.Error(), "TAXBRIDGE_SECRETS_KEY") || strings.Contains(err.Error(), "too-short-but-secret") {
 		t.Errorf("bad secrets key: %v", err)
 	}
 	os.Unsetenv("TAXBRIDGE_SECRETS_KEY")
 	os.Unsetenv("TAXBRIDGE_AVATAX_ACCOUNT_ID")
+	os.Unsetenv("TAXBRIDGE_PLEX_URL")
 
 	t.Setenv("TAXBRIDGE_NATS_STORE_KEY", "nats-store-s3cret-key")
 	if c, err := Load(); err != nil || c.NATSStoreKey != "nats-store-s3cret-key" {
