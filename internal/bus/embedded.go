@@ -73,11 +73,16 @@ func StartEmbedded(dir, listen string, options ...EmbeddedOption) (*Embedded, er
 		return nil, fmt.Errorf("embedded nats-server did not start within 10s (store %s)", dir)
 	}
 	e := &Embedded{Server: s}
-	if missing := e.unloadedStreams(); len(missing) > 0 {
+	if missing, encrypted := e.unloadedStreams(); len(missing) > 0 {
 		e.Shutdown()
-		hint := "was TAXBRIDGE_NATS_STORE_KEY set when they were written? set the same key"
-		if opts.JetStreamKey != "" {
+		var hint string
+		switch {
+		case opts.JetStreamKey != "":
 			hint = "TAXBRIDGE_NATS_STORE_KEY is not the key they were written with (or they are damaged); set the key they were written with"
+		case encrypted:
+			hint = "they are encrypted: set TAXBRIDGE_NATS_STORE_KEY to the key they were written with"
+		default:
+			hint = "their metadata is damaged"
 		}
 		return nil, fmt.Errorf("embedded nats-server: %w: stream(s) %s under %s did not load: %s",
 			ErrStoreUnreadable, strings.Join(missing, ", "), dir, hint)
@@ -85,26 +90,33 @@ func StartEmbedded(dir, listen string, options ...EmbeddedOption) (*Embedded, er
 	return e, nil
 }
 
-// unloadedStreams lists the streams with a directory in the store that the
-// server did not load. nats-server skips, with a warning only, a stream
-// whose metadata it cannot decrypt.
-func (e *Embedded) unloadedStreams() []string {
+// unloadedStreams lists the streams stored (a directory with metadata)
+// that the server did not load, and whether any of them is encrypted.
+// nats-server skips, with a warning only, a stream whose metadata it
+// cannot read or decrypt.
+func (e *Embedded) unloadedStreams() (missing []string, encrypted bool) {
 	root := e.Server.StoreDir()
 	if root == "" {
-		return nil
+		return nil, false
 	}
-	entries, err := os.ReadDir(filepath.Join(root, server.DEFAULT_GLOBAL_ACCOUNT, "streams"))
+	streams := filepath.Join(root, server.DEFAULT_GLOBAL_ACCOUNT, "streams")
+	entries, err := os.ReadDir(streams)
 	if err != nil {
-		return nil // a new store
+		return nil, false // a new store
 	}
 	var onDisk []string
 	for _, d := range entries {
-		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") { // "." marks a stream being deleted
+		// "." marks a stream being deleted; one without metadata was never
+		// fully created, and the server drops it.
+		if !d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(streams, d.Name(), "meta.inf")); err == nil {
 			onDisk = append(onDisk, d.Name())
 		}
 	}
 	if len(onDisk) == 0 {
-		return nil
+		return nil, false
 	}
 	loaded := map[string]bool{}
 	if acc, err := e.Server.JszAccount(&server.JSzOptions{Account: server.DEFAULT_GLOBAL_ACCOUNT, Streams: true}); err == nil {
@@ -112,14 +124,16 @@ func (e *Embedded) unloadedStreams() []string {
 			loaded[sd.Name] = true
 		}
 	}
-	var missing []string
 	for _, n := range onDisk {
 		if !loaded[n] {
 			missing = append(missing, n)
+			if _, err := os.Stat(filepath.Join(streams, n, "meta.key")); err == nil {
+				encrypted = true
+			}
 		}
 	}
 	slices.Sort(missing)
-	return missing
+	return missing, encrypted
 }
 
 // Connect opens a client connection. In-process when the server does not

@@ -111,13 +111,16 @@ func TestStoreEncryptedAtRest(t *testing.T) {
 	}
 	emb.Shutdown()
 
-	for name, opts := range map[string][]EmbeddedOption{
-		"another key": {WithStoreKey("another-key-9876543210")},
-		"no key":      nil,
+	for name, tc := range map[string]struct {
+		opts []EmbeddedOption
+		want string
+	}{
+		"another key": {[]EmbeddedOption{WithStoreKey("another-key-9876543210")}, "TAXBRIDGE_NATS_STORE_KEY is not the key they were written with"},
+		"no key":      {nil, "they are encrypted: set TAXBRIDGE_NATS_STORE_KEY"},
 	} {
-		_, err := StartEmbedded(enc, "", opts...)
+		_, err := StartEmbedded(enc, "", tc.opts...)
 		if !errors.Is(err, ErrStoreUnreadable) || !strings.Contains(err.Error(), "KV_canary") ||
-			!strings.Contains(err.Error(), "TAXBRIDGE_NATS_STORE_KEY") {
+			!strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want ErrStoreUnreadable naming the stream and the setting", name, err)
 		}
 		if err != nil && strings.Contains(err.Error(), key) {
