@@ -8,3 +8,7 @@ func (p *Poller) SetAfterPublish(f func(orderID string) error) { p.afterPublish 
 // SetCrashOnStop makes Run end without releasing the lease, as a crashed
 // process would.
 func (p *Poller) SetCrashOnStop() { p.noRelease = true }
+
+// PauseRenewals makes the lease renewals hang (skipped), as when the
+// poller is cut off from NATS while it still reaches Plex.
+func (p *Poller) PauseRenewals(pause bool) { p.pauseRenew.Store(pause) }

@@ -150,6 +150,7 @@ type Poller struct {
 	// test hooks (export_test.go)
 	afterPublish func(orderID string) error // an error abandons the cycle before the state is stored
 	noRelease    bool                       // Run ends without releasing the lease, as a crash
+	pauseRenew   atomic.Bool                // renewals hang, as in a partition
 }
 
 // New provisions the buckets (plex_orders and plex_poller_lease) and
@@ -289,6 +290,9 @@ func (p *Poller) hold(ctx context.Context) (context.Context, context.CancelFunc)
 			case <-lctx.Done():
 				return
 			case <-t.C:
+			}
+			if p.pauseRenew.Load() {
+				continue
 			}
 			rctx, rcancel := context.WithTimeout(lctx, p.s.leaseTTL/3)
 			err := p.lease.renew(rctx)

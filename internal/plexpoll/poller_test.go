@@ -409,6 +409,46 @@ func TestPollerStopsPublishingWhenTheLeaseIsLost(t *testing.T) {
 	t.Logf("published %d of 150, stopped %v after the lease was taken", r.c.Published, stopped.Round(time.Millisecond))
 }
 
+func TestPollerStopsPublishingWhenItCannotRenew(t *testing.T) {
+	e := newEnv(t, plexsim.Options{Faults: plexsim.Faults{Latency: 10 * time.Millisecond}})
+	e.seed(t, 150, 150)
+	const ttl = 900 * time.Millisecond
+	a := e.poller(t, plexpoll.WithHolder("a"), plexpoll.WithLeaseTTL(ttl))
+	b := e.poller(t, plexpoll.WithHolder("b"), plexpoll.WithLeaseTTL(ttl))
+	var mu sync.Mutex
+	var last time.Time // of a's last publish
+	a.SetAfterPublish(func(string) error { mu.Lock(); last = time.Now(); mu.Unlock(); return nil })
+	a.PauseRenewals(true) // cut off from NATS's KV, renewals hang
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { _, err := a.Poll(context.Background()); done <- err }()
+	waitFor(t, ttl, "a's lease", a.Leader)
+	// b takes over once the key expires on the server.
+	ctx, cancel := context.WithCancel(context.Background())
+	bDone := make(chan struct{})
+	defer func() { cancel(); <-bDone }()
+	go func() {
+		defer close(bDone)
+		for ctx.Err() == nil {
+			if _, err := b.Poll(ctx); !errors.Is(err, plexpoll.ErrNotLeader) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	waitFor(t, 3*ttl, "b's lease", b.Leader)
+	bTook := time.Now()
+	if err := <-done; !errors.Is(err, plexpoll.ErrNotLeader) {
+		t.Fatalf("a's cycle ended with %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("a published until %v, its lease ran to %v, b took over at %v", last.Sub(start).Round(time.Millisecond), ttl, bTook.Sub(start).Round(time.Millisecond))
+	if last.IsZero() || !last.Before(bTook) || last.Sub(start) > ttl {
+		t.Fatalf("a published at %v, after its lease (%v) ran out; b took over at %v", last.Sub(start), ttl, bTook.Sub(start))
+	}
+}
+
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
