@@ -29,9 +29,11 @@ import (
 	"time"
 
 	"github.com/taxbridge/taxbridge/internal/avataxsim"
+	"github.com/taxbridge/taxbridge/internal/money"
 )
 
 func main() {
+	money.EncodeAmountsAsNumbers() // amounts are JSON numbers on the wire
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "avatax-sandbox:", err)
 		os.Exit(1)

@@ -17,11 +17,13 @@ import (
 	"github.com/taxbridge/taxbridge/internal/app"
 	"github.com/taxbridge/taxbridge/internal/config"
 	"github.com/taxbridge/taxbridge/internal/demo"
+	"github.com/taxbridge/taxbridge/internal/money"
 	"github.com/taxbridge/taxbridge/internal/scenario"
 	"github.com/taxbridge/taxbridge/internal/telemetry"
 )
 
 func main() {
+	money.EncodeAmountsAsNumbers() // amounts are JSON numbers in the event contract
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
 	stop()

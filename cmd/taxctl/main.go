@@ -9,10 +9,12 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/taxbridge/taxbridge/internal/money"
 	"github.com/taxbridge/taxbridge/internal/taxctl"
 )
 
 func main() {
+	money.EncodeAmountsAsNumbers() // amounts are JSON numbers in the event contract
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := taxctl.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()

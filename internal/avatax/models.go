@@ -9,8 +9,6 @@ package avatax
 
 import (
 	"github.com/shopspring/decimal"
-
-	_ "github.com/taxbridge/taxbridge/internal/money" // amounts as JSON numbers
 )
 
 // Document types (DocumentType enum).

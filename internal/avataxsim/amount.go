@@ -9,8 +9,8 @@ import (
 
 // num is an amount on the wire: a JSON number with the digits of
 // decimal.String, which is what decimal's MarshalJSON writes once
-// internal/money has set MarshalJSONWithoutQuotes. Encoding a json.Number
-// costs far less than calling MarshalJSON through encoding/json.
+// money.EncodeAmountsAsNumbers has set MarshalJSONWithoutQuotes. Encoding a
+// json.Number costs far less than calling MarshalJSON through encoding/json.
 func num(d decimal.Decimal) json.Number { return json.Number(formatDecimal(d)) }
 
 // numOr returns num(*d), or def when d is nil.

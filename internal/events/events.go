@@ -12,7 +12,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/taxbridge/taxbridge/internal/fastjson"
-	_ "github.com/taxbridge/taxbridge/internal/money" // amounts as JSON numbers
 )
 
 // Type is an event type, the CloudEvents "type" attribute.

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-
-	_ "github.com/taxbridge/taxbridge/internal/money" // amounts as JSON numbers, as everywhere in taxbridge
 )
 
 type inner struct {

@@ -25,6 +25,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/circuit"
 	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/money"
 	"github.com/taxbridge/taxbridge/internal/store"
 	"github.com/taxbridge/taxbridge/internal/taxconfig"
 	"github.com/taxbridge/taxbridge/internal/taxdoc"
@@ -82,6 +83,7 @@ type Harness struct {
 // when the test ends.
 func Start(t testing.TB, opt Options) *Harness {
 	t.Helper()
+	money.EncodeAmountsAsNumbers() // as every taxbridge process does
 	ctx, cancel := context.WithCancel(context.Background())
 	emb, err := bus.StartEmbedded(t.TempDir(), "")
 	if err != nil {

@@ -54,11 +54,13 @@ import (
 	"time"
 
 	"github.com/taxbridge/taxbridge/internal/app"
+	"github.com/taxbridge/taxbridge/internal/money"
 	"github.com/taxbridge/taxbridge/internal/telemetry"
 	"github.com/taxbridge/taxbridge/internal/worker"
 )
 
 func main() {
+	money.EncodeAmountsAsNumbers() // as cmd/taxbridge: amounts are JSON numbers
 	if serveSandboxRole() {
 		return
 	}

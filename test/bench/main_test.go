@@ -13,9 +13,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/taxbridge/taxbridge/internal/money"
 )
 
 func TestMain(m *testing.M) {
+	// As main does, before the sandbox child serves anything.
+	money.EncodeAmountsAsNumbers()
 	if serveSandboxRole() { // the sandbox child re-executes this binary
 		return
 	}

@@ -47,9 +47,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/taxbridge/taxbridge/internal/money"
 )
 
 func main() {
+	money.EncodeAmountsAsNumbers() // as cmd/taxbridge: amounts are JSON numbers
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)

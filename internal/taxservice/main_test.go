@@ -1,0 +1,15 @@
+package taxservice
+
+import (
+	"os"
+	"testing"
+
+	amounts "github.com/taxbridge/taxbridge/internal/money"
+)
+
+// TestMain encodes amounts as JSON numbers, as every taxbridge process does
+// (the event contract and AvaTax carry them as numbers).
+func TestMain(m *testing.M) {
+	amounts.EncodeAmountsAsNumbers()
+	os.Exit(m.Run())
+}
