@@ -61,7 +61,6 @@ func BenchmarkPollCycle(b *testing.B) {
 	}
 }
 
-
 // TestLoadFigures prints the figures of loadtest.Run at a tenth of the
 // benchmark's scale (go test -run LoadFigures -v).
 func TestLoadFigures(t *testing.T) {

@@ -59,7 +59,13 @@ type Cycle struct {
 	Duplicates int
 	Unchanged  int // orders skipped: same fingerprint as stored
 	Failed     int // orders not published this cycle (fetch, translation, publish or store failed); retried next cycle
-	Calls      int // Plex calls made
+	// Deferred are orders left for the next cycle because reading their
+	// customer or supplier would pass WithMaxCallsPerCycle.
+	Deferred int
+	// Stale are orders translated with a customer or supplier read in an
+	// earlier cycle (WithReferenceMaxAge, or a refresh past the call cap).
+	Stale int
+	Calls int // Plex calls made
 }
 
 // BudgetMinutes is the share of Plex's budget the cycle's calls spent, in
@@ -75,14 +81,16 @@ func (c Cycle) BudgetMinutes(n int) float64 {
 type Option func(*settings)
 
 type settings struct {
-	tr       Settings
-	interval time.Duration
-	leaseTTL time.Duration
-	holder   string
-	replicas int
-	log      *slog.Logger
-	tp       trace.TracerProvider
-	now      func() time.Time
+	tr        Settings
+	interval  time.Duration
+	leaseTTL  time.Duration
+	holder    string
+	replicas  int
+	log       *slog.Logger
+	tp        trace.TracerProvider
+	now       func() time.Time
+	refMaxAge time.Duration
+	maxCalls  int
 }
 
 // WithInterval sets the time between the starts of two cycles (default 1m).
@@ -131,7 +139,24 @@ func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.log = l } 
 // provider).
 func WithTracerProvider(tp trace.TracerProvider) Option { return func(s *settings) { s.tp = tp } }
 
-// WithClock sets the clock (default time.Now).
+// WithReferenceMaxAge lets a cycle reuse a customer (with its addresses)
+// or supplier (with its addresses and purchasing defaults) read by an
+// earlier cycle for up to d (default 0: read once per cycle). Most of a
+// cycle's calls read them, so this is what saves Plex's budget; a change
+// to a customer or supplier is then seen up to d late. A change to an
+// order is always seen in the next cycle.
+func WithReferenceMaxAge(d time.Duration) Option { return func(s *settings) { s.refMaxAge = d } }
+
+// WithMaxCallsPerCycle caps the Plex calls of a cycle (0: no cap), so
+// polling leaves part of the key's budget to the tax write-back. Past the
+// cap, an order whose customer or supplier was read before is translated
+// with that read (Cycle.Stale), and one whose customer or supplier was
+// never read waits for the next cycle (Cycle.Deferred). The two list
+// calls are always made.
+func WithMaxCallsPerCycle(n int) Option { return func(s *settings) { s.maxCalls = n } }
+
+// WithClock sets the clock of event times, cycle durations and reference
+// ages (default time.Now). The lease always runs on the real clock.
 func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
 
 // Poller turns Plex orders into events on the OMS stream; see the package
@@ -145,7 +170,8 @@ type Poller struct {
 	tracer trace.Tracer
 
 	running atomic.Bool
-	pollMu  sync.Mutex // one cycle at a time
+	pollMu  sync.Mutex // one cycle at a time; guards refs
+	refs    *refCache  // customers and suppliers read by earlier cycles
 
 	// test hooks (export_test.go)
 	afterPublish func(orderID string) error // an error abandons the cycle before the state is stored
@@ -187,11 +213,12 @@ func New(js jetstream.JetStream, src Source, opts ...Option) (*Poller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plexpoll: bucket %s: %w", StateBucket, err)
 	}
-	l, err := newLease(ctx, js, s.holder, s.leaseTTL, s.replicas, s.now)
+	// The lease runs on the real clock, as the key expires on the server.
+	l, err := newLease(ctx, js, s.holder, s.leaseTTL, s.replicas, time.Now)
 	if err != nil {
 		return nil, err
 	}
-	return &Poller{js: js, src: src, s: s, state: state, lease: l,
+	return &Poller{js: js, src: src, s: s, state: state, lease: l, refs: newRefCache(),
 		tracer: s.tp.Tracer("github.com/taxbridge/taxbridge/internal/plexpoll")}, nil
 }
 
@@ -260,7 +287,7 @@ func (p *Poller) lead(ctx context.Context) {
 			p.s.log.Error("plex poller: cycle failed", "err", err, "calls", c.Calls)
 		case err == nil:
 			p.s.log.Info("plex poller: cycle", "seen", c.Seen, "changed", c.Changed, "published", c.Published,
-				"unchanged", c.Unchanged, "failed", c.Failed, "calls", c.Calls, "duration", c.Duration)
+				"unchanged", c.Unchanged, "failed", c.Failed, "deferred", c.Deferred, "stale", c.Stale, "calls", c.Calls, "duration", c.Duration)
 		}
 		if !p.lease.valid() {
 			p.s.log.Warn("plex poller: lease lost, polling stopped", "holder", p.s.holder)
@@ -376,7 +403,19 @@ func (p *Poller) poll(ctx context.Context) (c Cycle, err error) {
 	if err != nil {
 		return c, fmt.Errorf("plexpoll: list purchase orders: %w", err)
 	}
-	f := newFetcher(src)
+	f := p.refs.cycle(src, &c, p.s.now(), p.s.refMaxAge, p.s.maxCalls)
+	defer f.done()
+	if p.s.maxCalls > 0 {
+		cids := make([]string, len(sales))
+		for i := range sales {
+			cids[i] = sales[i].CustomerID
+		}
+		sids := make([]string, len(pos))
+		for i := range pos {
+			sids[i] = pos[i].SupplierID
+		}
+		f.prepare(cids, sids)
+	}
 	seen := make(map[string]bool, len(sales)+len(pos))
 	handle := func(kind, id string, translate func() (events.OrderEvent, error)) error {
 		orderID := events.PlexOrderID(kind, id)
@@ -386,6 +425,10 @@ func (p *Poller) poll(ctx context.Context) (c Cycle, err error) {
 		seen[orderID] = true
 		c.Seen++
 		ev, err := translate()
+		if errors.Is(err, errDeferred) {
+			c.Deferred++
+			return nil
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -403,6 +446,9 @@ func (p *Poller) poll(ctx context.Context) (c Cycle, err error) {
 			if err != nil {
 				return events.OrderEvent{}, err
 			}
+			if f.earlier(cu.seq) {
+				c.Stale++
+			}
 			return p.s.tr.Sales(SalesInput{Order: *so, Customer: cu.Customer, Addresses: cu.addresses})
 		}); err != nil {
 			return c, err
@@ -414,6 +460,9 @@ func (p *Poller) poll(ctx context.Context) (c Cycle, err error) {
 			su, err := f.supplier(ctx, po.SupplierID)
 			if err != nil {
 				return events.OrderEvent{}, err
+			}
+			if f.earlier(su.seq) {
+				c.Stale++
 			}
 			return p.s.tr.Purchase(PurchaseInput{Order: *po, Supplier: su.Supplier, Addresses: su.addresses, Defaults: su.defaults})
 		}); err != nil {
@@ -576,72 +625,4 @@ func (s *countingSource) ListSupplierAddresses(ctx context.Context, id string) (
 func (s *countingSource) GetSupplierPurchasingDefaults(ctx context.Context, id string) (*plex.SupplierPurchasingDefaults, error) {
 	*s.calls++
 	return s.Source.GetSupplierPurchasingDefaults(ctx, id)
-}
-
-// fetcher reads customers and suppliers once per cycle, failures
-// included: a customer that answered 404 is not asked again for each of
-// its orders.
-type fetcher struct {
-	src       Source
-	customers map[string]*customerData
-	suppliers map[string]*supplierData
-}
-
-type customerData struct {
-	plex.Customer
-	addresses []plex.CustomerAddress
-	err       error
-}
-
-type supplierData struct {
-	plex.Supplier
-	addresses []plex.SupplierAddress
-	defaults  *plex.SupplierPurchasingDefaults
-	err       error
-}
-
-func newFetcher(src Source) *fetcher {
-	return &fetcher{src: src, customers: map[string]*customerData{}, suppliers: map[string]*supplierData{}}
-}
-
-func (f *fetcher) customer(ctx context.Context, id string) (*customerData, error) {
-	if d, ok := f.customers[id]; ok {
-		return d, d.err
-	}
-	d := &customerData{}
-	if id == "" {
-		d.err = errors.New("the order names no customer")
-	} else if cu, err := f.src.GetCustomer(ctx, id); err != nil {
-		d.err = fmt.Errorf("customer %s: %w", id, err)
-	} else if as, err := f.src.ListCustomerAddresses(ctx, id); err != nil {
-		d.err = fmt.Errorf("addresses of customer %s: %w", id, err)
-	} else {
-		d.Customer, d.addresses = *cu, as
-	}
-	if ctx.Err() == nil { // a cancelled call says nothing about the customer
-		f.customers[id] = d
-	}
-	return d, d.err
-}
-
-func (f *fetcher) supplier(ctx context.Context, id string) (*supplierData, error) {
-	if d, ok := f.suppliers[id]; ok {
-		return d, d.err
-	}
-	d := &supplierData{}
-	if id == "" {
-		d.err = errors.New("the order names no supplier")
-	} else if su, err := f.src.GetSupplier(ctx, id); err != nil {
-		d.err = fmt.Errorf("supplier %s: %w", id, err)
-	} else if as, err := f.src.ListSupplierAddresses(ctx, id); err != nil {
-		d.err = fmt.Errorf("addresses of supplier %s: %w", id, err)
-	} else if def, err := f.src.GetSupplierPurchasingDefaults(ctx, id); err != nil && !plex.IsNotFound(err) {
-		d.err = fmt.Errorf("purchasing defaults of supplier %s: %w", id, err)
-	} else {
-		d.Supplier, d.addresses, d.defaults = *su, as, def
-	}
-	if ctx.Err() == nil {
-		f.suppliers[id] = d
-	}
-	return d, d.err
 }

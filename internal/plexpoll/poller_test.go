@@ -461,3 +461,76 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 var _ = io.Discard
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestReferenceMaxAgeSavesCalls(t *testing.T) {
+	e := newEnv(t, plexsim.Options{})
+	e.seed(t, 6, 2)
+	clock := &fakeClock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	p := e.poller(t, plexpoll.WithReferenceMaxAge(time.Hour), plexpoll.WithClock(clock.Now))
+	if c := poll(t, p); c.Calls != 2+2*2+3 || c.Published != 7 || c.Stale != 0 {
+		t.Fatalf("first cycle %+v", c)
+	}
+	// Within the hour only the lists are read; an order change is seen,
+	// a customer change is not yet.
+	e.sb.PutCustomerAddresses("C-1", plex.CustomerAddress{ID: "A-C-1", Line1: "2 Pine St", City: "Seattle", State: "WA", PostalCode: "98104", Country: "US", ShipTo: true})
+	so := salesOrder(0, "C-0")
+	so.Status = "Cancelled"
+	e.sb.PutSalesOrder(so)
+	clock.Add(30 * time.Minute)
+	if c := poll(t, p); c.Calls != 2 || c.Published != 1 || c.Unchanged != 6 || c.Stale != 7 {
+		t.Fatalf("cycle within the hour %+v", c)
+	}
+	clock.Add(31 * time.Minute)
+	if c := poll(t, p); c.Calls != 2+2*2+3 || c.Published != 3 || c.Stale != 0 {
+		t.Fatalf("cycle after the hour %+v (C-1's 3 orders republished)", c)
+	}
+	// A customer no longer named by any order is forgotten: a new order
+	// of it reads it again, even within the hour.
+	for i := range 6 {
+		e.sb.DeleteSalesOrder(fmt.Sprintf("SO-%d", i))
+	}
+	poll(t, p) // nobody needs C-0 and C-1
+	e.sb.PutSalesOrder(salesOrder(20, "C-0"))
+	if c := poll(t, p); c.Calls != 2+2 || c.Published != 1 {
+		t.Fatalf("cycle with a new order of a forgotten customer %+v", c)
+	}
+}
+
+func TestMaxCallsPerCycleDefersAndUsesEarlierReads(t *testing.T) {
+	e := newEnv(t, plexsim.Options{})
+	e.seed(t, 6, 6) // 6 customers, 1 supplier
+	p := e.poller(t, plexpoll.WithMaxCallsPerCycle(6))
+	// 2 lists + 2 customers = 6: SO-0 and SO-1 now, the rest deferred.
+	c := poll(t, p)
+	if c.Calls != 6 || c.Published != 2 || c.Deferred != 5 || c.Failed != 0 {
+		t.Fatalf("first cycle %+v", c)
+	}
+	// Each cycle reads what was never read first (C-2, C-3; then C-4,
+	// C-5; then the supplier: 3 calls), and translates the other orders
+	// with earlier reads (Stale).
+	want := []struct{ published, deferred, stale int }{{2, 3, 2}, {2, 1, 4}, {1, 0, 6}}
+	for i, w := range want {
+		c = poll(t, p)
+		if c.Calls > 6 || c.Published != w.published || c.Deferred != w.deferred || c.Stale != w.stale {
+			t.Fatalf("cycle %d: %+v, want %+v", i+2, c, w)
+		}
+	}
+	// Then the oldest reads are refreshed first: a corrected address of
+	// C-0 (read in the first cycle) is seen in the next cycle.
+	e.sb.PutCustomerAddresses("C-0", plex.CustomerAddress{ID: "A-C-0", Line1: "2 Pine St", City: "Seattle", State: "WA", PostalCode: "98104", Country: "US", ShipTo: true})
+	if c = poll(t, p); c.Published != 1 || c.Calls > 6 {
+		t.Fatalf("refresh cycle %+v", c)
+	}
+}
