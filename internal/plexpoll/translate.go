@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"strings"
 
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/shopspring/decimal"
 
 	"github.com/taxbridge/taxbridge/internal/events"
-	"github.com/taxbridge/taxbridge/internal/fastjson"
 	"github.com/taxbridge/taxbridge/internal/plex"
 )
 
@@ -296,10 +298,20 @@ func truncate(s string, n int) string {
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
-// Fingerprint is the hex SHA-256 of the canonical JSON of ev (as
-// published) with OrderVersion 0 and Plex.Fingerprint "": it changes
-// exactly when something taxbridge sends about the order changes,
-// whether in the order, its customer or supplier, or their addresses.
+// fingerprintJSON is encoding/json's behaviour (as fastjson, which
+// publishes the events) except that amounts are always their canonical
+// decimal strings: the fingerprint does not depend on the process-wide
+// decimal.MarshalJSONWithoutQuotes (money.EncodeAmountsAsNumbers), nor on
+// trailing zeros (37.50 and 37.5 are the same amount).
+var fingerprintJSON = json.JoinOptions(json.DefaultOptionsV2(), jsonv1.DefaultOptionsV1(),
+	json.WithMarshalers(json.MarshalToFunc(func(enc *jsontext.Encoder, d decimal.Decimal) error {
+		return enc.WriteToken(jsontext.String(d.String()))
+	})))
+
+// Fingerprint is the hex SHA-256 of the canonical JSON of ev with
+// OrderVersion 0 and Plex.Fingerprint "": it changes exactly when
+// something taxbridge sends about the order changes, whether in the order,
+// its customer or supplier, or their addresses.
 func Fingerprint(ev events.OrderEvent) (string, error) {
 	ev.OrderVersion = 0
 	if ev.Plex != nil {
@@ -307,7 +319,7 @@ func Fingerprint(ev events.OrderEvent) (string, error) {
 		p.Fingerprint = ""
 		ev.Plex = &p
 	}
-	raw, err := fastjson.Marshal(ev)
+	raw, err := json.Marshal(ev, fingerprintJSON)
 	if err != nil {
 		return "", fmt.Errorf("plexpoll: fingerprint of %s: %w", ev.Order.ID, err)
 	}

@@ -352,3 +352,24 @@ func TestFingerprint(t *testing.T) {
 		t.Error("fingerprint changed with data taxbridge does not send")
 	}
 }
+
+func TestFingerprintIgnoresHowAmountsAreWritten(t *testing.T) {
+	ev, err := plexpoll.Settings{}.Sales(salesInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, _ := plexpoll.Fingerprint(ev)
+	was := decimal.MarshalJSONWithoutQuotes
+	defer func() { decimal.MarshalJSONWithoutQuotes = was }()
+	decimal.MarshalJSONWithoutQuotes = !was
+	if got, _ := plexpoll.Fingerprint(ev); got != fp {
+		t.Fatal("the fingerprint depends on decimal.MarshalJSONWithoutQuotes")
+	}
+	decimal.MarshalJSONWithoutQuotes = was
+	in := salesInput()
+	in.Order.Lines[0].Amount = dec("37.5000")
+	ev, _ = plexpoll.Settings{}.Sales(in)
+	if got, _ := plexpoll.Fingerprint(ev); got != fp {
+		t.Fatal("37.5000 and 37.50 fingerprint differently")
+	}
+}
