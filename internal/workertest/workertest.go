@@ -3,7 +3,8 @@
 // sandbox over real HTTP, the AvaTax client with its audit transport, and
 // the worker, driven only through NATS subjects and judged from outside
 // (the sandbox's documents, the TAX and dead-letter streams, the records).
-// Only tests import it.
+// Only tests import it, and test/bench, which assembles its worker with
+// StartWorker.
 package workertest
 
 import (
@@ -60,6 +61,9 @@ type Options struct {
 	Breaker *circuit.Breaker
 	// Logger receives the worker's records (default: discarded).
 	Logger *slog.Logger
+	// Concurrency is the number of events the worker processes at once
+	// (default 8).
+	Concurrency int
 }
 
 // Harness is one taxbridge with its own NATS server and AvaTax sandbox.
@@ -77,6 +81,84 @@ type Harness struct {
 	Company    string
 	Validator  *events.Validator
 	Worker     *worker.Worker
+}
+
+// TB is what assembling a worker needs of its caller: a testing.TB has
+// it, and so can a command that is no test (test/bench assembles its worker
+// through StartWorker with a TB of its own).
+type TB interface {
+	Helper()
+	// Cleanup registers what stops the worker; it must run once the
+	// worker is no longer needed.
+	Cleanup(func())
+	// Fatal reports a part that could not be assembled and does not return.
+	Fatal(args ...any)
+	// Errorf reports that the worker stopped with an error.
+	Errorf(format string, args ...any)
+}
+
+// Worker is a taxbridge worker assembled by StartWorker, with the parts
+// tests look at.
+type Worker struct {
+	Worker     *worker.Worker
+	Store      *store.Store
+	Unfinished *store.Unfinished
+	Validator  *events.Validator
+	Company    string // the tax configuration's company code
+}
+
+// StartWorker assembles taxbridge's worker as the app wires it, on
+// provisioned resources (res, with the topology topo) publishing on js and
+// calling AvaTax through tax, and unless opt.Stopped runs it on
+// res.Consumer. It uses opt's tax configuration, clock, lease, breaker,
+// logger and concurrency; the rest of opt is Start's. The worker stops, and
+// Run's error is reported with t.Errorf, when t's cleanup runs.
+func StartWorker(t TB, js jetstream.JetStream, res *bus.Resources, topo bus.Topology, tax worker.AvaTax, opt Options) *Worker {
+	t.Helper()
+	money.EncodeAmountsAsNumbers() // as every taxbridge process does
+	raw := opt.TaxConfig
+	if raw == nil {
+		raw = taxconfig.Example
+	}
+	cfg, err := taxconfig.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := events.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := opt.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	lease := opt.Lease
+	if lease == 0 {
+		lease = topo.AckWait
+	}
+	concurrency := opt.Concurrency
+	if concurrency == 0 {
+		concurrency = 8
+	}
+	st, unfinished := store.New(res.Orders), store.NewUnfinished(res.Unfinished)
+	w := worker.New(st, bus.Publisher{JS: js}, v, taxdoc.NewMapper(cfg), tax, worker.Options{
+		Concurrency: concurrency, IntentLease: lease, MaxDeliver: topo.MaxDeliver, Unfinished: unfinished, Now: opt.Now,
+		Breaker: opt.Breaker, Logger: logger,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	if opt.Stopped {
+		done <- nil
+	} else {
+		go func() { done <- w.Run(ctx, res.Consumer) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
+	return &Worker{Worker: w, Store: st, Unfinished: unfinished, Validator: v, Company: cfg.Provider.CompanyCode}
 }
 
 // Start assembles and (unless opt.Stopped) runs a worker; everything stops
@@ -112,10 +194,6 @@ func Start(t testing.TB, opt Options) *Harness {
 	if opt.LicenseKey != "" {
 		creds.LicenseKey = opt.LicenseKey
 	}
-	logger := opt.Logger
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
 	var tr http.RoundTripper = http.DefaultTransport
 	if opt.Transport != nil {
 		tr = opt.Transport(tr)
@@ -123,44 +201,17 @@ func Start(t testing.TB, opt Options) *Harness {
 	tr = audit.NewTransport(tr, audit.Options{Publisher: js, AccountID: creds.AccountID, LicenseKey: creds.LicenseKey})
 	client := avatax.New(srv.URL, creds, avatax.WithHTTPClient(&http.Client{Transport: tr, Timeout: 5 * time.Second}),
 		avatax.WithRetry(opt.Retry))
-	raw := opt.TaxConfig
-	if raw == nil {
-		raw = taxconfig.Example
-	}
-	cfg, err := taxconfig.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := events.NewValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lease := opt.Lease
-	if lease == 0 {
-		lease = topo.AckWait
-	}
-	st, unfinished := store.New(res.Orders), store.NewUnfinished(res.Unfinished)
-	w := worker.New(st, bus.Publisher{JS: js}, v, taxdoc.NewMapper(cfg), client, worker.Options{
-		Concurrency: 8, IntentLease: lease, MaxDeliver: topo.MaxDeliver, Unfinished: unfinished, Now: opt.Now,
-		Breaker: opt.Breaker, Logger: logger,
-	})
-	done := make(chan error, 1)
-	if opt.Stopped {
-		done <- nil
-	} else {
-		go func() { done <- w.Run(ctx, res.Consumer) }()
-	}
+	// Cleanups run last registered first: the worker stops before the
+	// connection, the server and the sandbox.
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker: %v", err)
-		}
 		nc.Close()
 		emb.Shutdown()
 		srv.Close()
 	})
-	return &Harness{T: t, Ctx: ctx, NC: nc, JS: js, Res: res, Store: st, Unfinished: unfinished, Sandbox: sb,
-		SandboxURL: srv.URL, AvaTax: client, Company: cfg.Provider.CompanyCode, Validator: v, Worker: w}
+	w := StartWorker(t, js, res, topo, client, opt)
+	return &Harness{T: t, Ctx: ctx, NC: nc, JS: js, Res: res, Store: w.Store, Unfinished: w.Unfinished, Sandbox: sb,
+		SandboxURL: srv.URL, AvaTax: client, Company: w.Company, Validator: w.Validator, Worker: w.Worker}
 }
 
 // Publish sends an event to its subject, with its id as message id.

@@ -23,11 +23,8 @@ import (
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/avataxsim"
 	"github.com/taxbridge/taxbridge/internal/bus"
-	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/store"
-	"github.com/taxbridge/taxbridge/internal/taxconfig"
-	"github.com/taxbridge/taxbridge/internal/taxdoc"
-	"github.com/taxbridge/taxbridge/internal/worker"
+	"github.com/taxbridge/taxbridge/internal/workertest"
 )
 
 // env is the one nats-server of a run (embedded, file storage in a temp
@@ -235,44 +232,89 @@ func (b *backend) cpu() time.Duration {
 
 // running is a started taxbridge worker.
 type running struct {
-	cancel context.CancelFunc
-	done   chan error
-	logs   *logCounter
-	store  *store.Store
+	asm   *assembly
+	logs  *logCounter
+	store *store.Store
 }
 
 // startWorker starts taxbridge's worker exactly as the app wires it, with
-// the given concurrency, against the backend.
-func (e *env) startWorker(b *backend, concurrency int) (*running, error) {
-	cfg, err := taxconfig.Parse(taxconfig.Example)
-	if err != nil {
-		return nil, err
-	}
-	v, err := events.NewValidator()
-	if err != nil {
-		return nil, err
-	}
+// the given concurrency, against the backend. It is assembled by
+// workertest.StartWorker, as the tests assemble theirs.
+func (e *env) startWorker(b *backend, concurrency int) (r *running, err error) {
 	logs := &logCounter{counts: map[string]int{}}
-	st := store.New(e.res.Orders)
-	w := worker.New(st, bus.Publisher{JS: e.js}, v, taxdoc.NewMapper(cfg), b.client, worker.Options{
-		Concurrency: concurrency, IntentLease: e.topo.AckWait, MaxDeliver: e.topo.MaxDeliver,
-		Unfinished: store.NewUnfinished(e.res.Unfinished), Logger: slog.New(logs),
+	asm := &assembly{}
+	defer func() {
+		if v := recover(); v != nil {
+			f, ok := v.(assemblyFailed)
+			if !ok {
+				panic(v)
+			}
+			asm.cleanUp()
+			r, err = nil, f.err
+		}
+	}()
+	w := workertest.StartWorker(asm, e.js, e.res, e.topo, b.client, workertest.Options{
+		Concurrency: concurrency, Lease: e.topo.AckWait, Logger: slog.New(logs),
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{cancel: cancel, done: make(chan error, 1), logs: logs, store: st}
-	go func() { r.done <- w.Run(ctx, e.res.Consumer) }()
-	return r, nil
+	return &running{asm: asm, logs: logs, store: w.Store}, nil
 }
 
 // stop stops fetching, lets in-flight events finish and waits.
 func (r *running) stop() error {
-	r.cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.asm.cleanUp() }()
 	select {
-	case err := <-r.done:
+	case err := <-done:
 		return err
 	case <-time.After(time.Minute):
 		return errors.New("worker did not stop within a minute")
 	}
+}
+
+// assembly is the workertest.TB of the bench, which is a command and no
+// test: Fatal panics with an assemblyFailed that startWorker recovers as
+// its error, and cleanUp runs the cleanups and returns what they reported
+// with Errorf.
+type assembly struct {
+	mu       sync.Mutex
+	cleanups []func()
+	errs     []error
+}
+
+// assemblyFailed is what Fatal panics with.
+type assemblyFailed struct{ err error }
+
+func (a *assembly) Helper() {}
+
+func (a *assembly) Cleanup(f func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cleanups = append(a.cleanups, f)
+}
+
+func (a *assembly) Fatal(args ...any) { panic(assemblyFailed{errors.New(fmt.Sprint(args...))}) }
+
+func (a *assembly) Errorf(format string, args ...any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.errs = append(a.errs, fmt.Errorf(format, args...))
+}
+
+// cleanUp runs the cleanups, last registered first, once, and returns the
+// errors they reported.
+func (a *assembly) cleanUp() error {
+	a.mu.Lock()
+	fs := a.cleanups
+	a.cleanups = nil
+	a.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	err := errors.Join(a.errs...)
+	a.errs = nil
+	return err
 }
 
 // waitIdle waits until the consumer has nothing pending nor unacknowledged
