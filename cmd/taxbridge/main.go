@@ -77,7 +77,7 @@ func startApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *app
 }
 
 func serve(ctx context.Context) error {
-	cfg, err := config.Load()
+	cfg, err := config.Load(config.CredentialsFromStore)
 	if err != nil {
 		return err
 	}

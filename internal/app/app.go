@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/taxbridge/taxbridge/internal/audit"
 	"github.com/taxbridge/taxbridge/internal/avatax"
@@ -29,6 +30,9 @@ import (
 	"github.com/taxbridge/taxbridge/internal/config"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/health"
+	"github.com/taxbridge/taxbridge/internal/plex"
+	"github.com/taxbridge/taxbridge/internal/plexpoll"
+	"github.com/taxbridge/taxbridge/internal/plexwriteback"
 	"github.com/taxbridge/taxbridge/internal/store"
 	"github.com/taxbridge/taxbridge/internal/taxconfig"
 	"github.com/taxbridge/taxbridge/internal/taxdoc"
@@ -56,7 +60,13 @@ type App struct {
 	// taxservice.HTTPPath; nil when the tax configuration is one AvaTax
 	// cannot serve (tax-inclusive pricing).
 	TaxService *taxservice.Service
-	Log        *slog.Logger
+	// Plex, PlexPoller and PlexWriteback are the Plex integration, nil
+	// when it is off (TAXBRIDGE_PLEX_URL empty; the poller with a poll
+	// interval of 0, the write-back with TAXBRIDGE_PLEX_WRITEBACK=false).
+	Plex          *plex.Client
+	PlexPoller    *plexpoll.Poller
+	PlexWriteback *plexwriteback.Writer
+	Log           *slog.Logger
 
 	// TracerProvider and MeterProvider receive taxbridge's telemetry.
 	TracerProvider trace.TracerProvider
@@ -148,6 +158,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err := a.connectNATS(ctx, cfg, topo); err != nil {
 		return nil, err
 	}
+	if err := a.loadCredentials(ctx, cfg, topo.Replicas); err != nil {
+		return nil, err
+	}
+	if service == config.AvaTaxAvalara {
+		ava.creds.LicenseKey = cfg.AvaTaxLicenseKey // the store's, when the environment had none
+	}
 	a.newAvaTax(cfg, ava)
 	a.Store = store.New(a.Resources.Orders, store.WithTracerProvider(a.TracerProvider))
 	v, err := events.NewValidator()
@@ -160,6 +176,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		TracerProvider: a.TracerProvider, MeterProvider: a.MeterProvider,
 	})
 	if err := a.startTaxService(ctx, cfg, ava); err != nil {
+		return nil, err
+	}
+	if err := a.startPlex(ctx, cfg, topo.Replicas); err != nil {
 		return nil, err
 	}
 	// Last: the checks read what Start assigned above.
@@ -394,9 +413,19 @@ func (a *App) NATSURL() string {
 	return a.Config.NATSURL
 }
 
-// Run processes events until ctx is cancelled, then drains in-flight work.
+// Run processes events, and polls Plex and writes tax back to it when
+// that is on, until ctx is cancelled or one of them fails; then it drains
+// in-flight work.
 func (a *App) Run(ctx context.Context) error {
-	return a.Worker.Run(ctx, a.Resources.Consumer)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.Worker.Run(ctx, a.Resources.Consumer) })
+	if a.PlexPoller != nil {
+		g.Go(func() error { return a.PlexPoller.Run(ctx) })
+	}
+	if a.PlexWriteback != nil {
+		g.Go(func() error { return a.PlexWriteback.Run(ctx) })
+	}
+	return g.Wait()
 }
 
 // Close releases everything Start acquired, in reverse order.
