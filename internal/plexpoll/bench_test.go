@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/taxbridge/taxbridge/internal/plexpoll"
 	"github.com/taxbridge/taxbridge/internal/plexpoll/loadtest"
@@ -16,10 +17,20 @@ import (
 // cycle spends.
 func BenchmarkPollCycle(b *testing.B) {
 	spec := loadtest.Spec{SalesOrders: 10000, Customers: 500, PurchaseOrders: 100, Suppliers: 10}
-	for _, changed := range []bool{true, false} {
-		name := map[bool]string{true: "changed", false: "unchanged"}[changed]
-		b.Run(name, func(b *testing.B) {
-			e, err := loadtest.New(spec)
+	for _, bc := range []struct {
+		name    string
+		changed bool
+		opts    []plexpoll.Option
+	}{
+		{"changed", true, nil},
+		{"unchanged", false, nil},
+		// Customers and suppliers read by an earlier cycle within the
+		// hour are not read again: the lists are the only calls.
+		{"unchanged-refs-1h", false, []plexpoll.Option{plexpoll.WithReferenceMaxAge(time.Hour)}},
+	} {
+		changed := bc.changed
+		b.Run(bc.name, func(b *testing.B) {
+			e, err := loadtest.New(spec, bc.opts...)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -335,6 +335,9 @@ func TestPollerLeaseOnlyOneLeader(t *testing.T) {
 	if leader.Leader() {
 		t.Fatal("the crashed poller still claims the lease")
 	}
+	if n := len(e.messages(t)); n != 3 {
+		t.Fatalf("%d events for 3 orders polled by two replicas", n)
+	}
 }
 
 func TestReleaseOnShutdownHandsOverAtOnce(t *testing.T) {
