@@ -70,8 +70,8 @@ func run() error {
 			codes = append(codes, c)
 		}
 	}
-	sb := avataxsim.New(avataxsim.Options{AccountID: *account, LicenseKey: *license, Strict: *strict, Companies: codes,
-		Faults: f, ForceTimeoutDelay: *forceTimeout})
+	sb := avataxsim.New(avataxsim.WithCredentials(*account, *license), avataxsim.WithStrict(*strict),
+		avataxsim.WithCompanies(codes...), avataxsim.WithFaults(f), avataxsim.WithForceTimeoutDelay(*forceTimeout))
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -389,7 +389,7 @@ func taxServiceConfig(c *taxconfig.Config) (taxservice.Config, error) {
 
 // startSandbox serves the built-in sandbox over real HTTP on loopback.
 func (a *App) startSandbox() (string, error) {
-	a.Sandbox = avataxsim.New(avataxsim.Options{})
+	a.Sandbox = avataxsim.New()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("built-in AvaTax sandbox: %w", err)

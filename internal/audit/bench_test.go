@@ -51,7 +51,7 @@ func exchange(tb testing.TB) (req, resp []byte) {
 	r := httptest.NewRequest(http.MethodPost, "/api/v2/transactions/createoradjust", bytes.NewReader(req))
 	r.SetBasicAuth(avataxsim.DefaultAccountID, avataxsim.DefaultLicenseKey)
 	w := httptest.NewRecorder()
-	avataxsim.New(avataxsim.Options{}).ServeHTTP(w, r)
+	avataxsim.New().ServeHTTP(w, r)
 	if w.Code != http.StatusCreated && w.Code != http.StatusOK {
 		tb.Fatalf("sandbox answered %d: %s", w.Code, w.Body)
 	}

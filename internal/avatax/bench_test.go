@@ -34,7 +34,7 @@ func BenchmarkCreateOrAdjust(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sb := avataxsim.New(avataxsim.Options{})
+	sb := avataxsim.New()
 	answer := func(query string) []byte {
 		r := httptest.NewRequest(http.MethodPost, "/api/v2/transactions/createoradjust"+query, bytes.NewReader(req))
 		r.SetBasicAuth(avataxsim.DefaultAccountID, avataxsim.DefaultLicenseKey)
@@ -80,7 +80,7 @@ func (nopPublisher) PublishMsg(context.Context, *nats.Msg, ...jetstream.PublishO
 // by operation.
 func stackAnswers(b testing.TB, m avatax.CreateOrAdjustTransactionModel) map[string][]byte {
 	b.Helper()
-	sb := avataxsim.New(avataxsim.Options{})
+	sb := avataxsim.New()
 	do := func(method, path string, body any) []byte {
 		in, err := json.Marshal(body)
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 )
 
 func TestResolve(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	tests := []struct {
 		name        string
 		method      string

@@ -48,7 +48,7 @@ func benchDocs(b *testing.B, n int, commit bool) [][]byte {
 
 // benchStore creates n documents and returns the sandbox holding them.
 func benchStore(b *testing.B, n int, commit bool) *Sandbox {
-	sb := New(Options{})
+	sb := New()
 	for _, body := range benchDocs(b, n, commit) {
 		benchDo(b, sb, benchRequest("POST", "/api/v2/transactions/createoradjust", body))
 	}
@@ -66,7 +66,7 @@ func BenchmarkCreateOrAdjust(b *testing.B) {
 			if inc != "" {
 				path += "?$include=" + inc
 			}
-			sb := New(Options{})
+			sb := New()
 			bodies := benchDocs(b, b.N, false)
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -250,7 +250,7 @@ func decodeNumbers(t *testing.T, b []byte) any {
 
 func TestContractResponses(t *testing.T) {
 	defs := loadSwagger(t)
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	seen := map[string]bool{}
 
 	// A rich document: several lines, an exemption, an override, a

@@ -74,7 +74,7 @@ func TestAmbiguousKeys(t *testing.T) {
 }
 
 func TestLenientInput(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	body := `{"Type": 1, "CODE": "L1", "companyCode": null, "date": "2024-03-01", "customerCode": 0, "commit": "true",
 	  "discount": null,
 	  "addresses": {"ShipFrom": {"Line1": "1 Main St", "postalCode": "98101", "country": "USA"},

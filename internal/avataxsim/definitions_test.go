@@ -9,7 +9,7 @@ import (
 )
 
 func TestTaxCodes(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	r := e.call("GET", "/api/v2/definitions/taxcodes?$filter="+url.QueryEscape("(taxCode contains 'clothing' OR description contains 'clothing') AND isActive eq true")+"&$orderBy=taxCode%20ASC&$top=2", nil)
 	var fr avatax.FetchResult[map[string]any]
 	mustJSON(t, r.body, &fr)

@@ -48,7 +48,7 @@ func TestTaxMath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, Options{})
+			e := newEnv(t)
 			req := invoice("M1", "SalesOrder", false, tt.postal, tt.amount)
 			line := req["lines"].([]map[string]any)[0]
 			line["taxIncluded"] = tt.included
@@ -91,7 +91,7 @@ func TestTaxMath(t *testing.T) {
 }
 
 func TestHalfAwayFromZeroDetail(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	r := e.call("POST", "/api/v2/transactions/create", invoice("H1", "SalesOrder", false, "92614", "90"))
 	tm := r.tx(t)
 	for _, d := range tm.Lines[0].Details {
@@ -102,7 +102,7 @@ func TestHalfAwayFromZeroDetail(t *testing.T) {
 }
 
 func TestTotalsAreSumsOfLines(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	// Help-centre example at 9%: line-level rounding gives 3.67 + 0.18 + 1.35.
 	r := e.call("POST", "/api/v2/transactions/create", invoice("TL", "SalesOrder", false, "60601", "40.80", "1.98", "14.99"))
 	tm := r.tx(t)
@@ -124,7 +124,7 @@ func TestTotalsAreSumsOfLines(t *testing.T) {
 }
 
 func TestSourcing(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	tests := []struct {
 		name     string
 		addr     map[string]any
@@ -168,7 +168,7 @@ func TestSourcing(t *testing.T) {
 }
 
 func TestAddressErrors(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	tests := []struct {
 		name        string
 		shipTo      map[string]any
@@ -207,7 +207,7 @@ func TestAddressErrors(t *testing.T) {
 }
 
 func TestExemptionAndOverride(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	req := invoice("X1", "SalesOrder", false, "92614")
 	req["exemptionNo"] = "EX-1"
 	tm := e.call("POST", "/api/v2/transactions/create", req).tx(t)
@@ -262,7 +262,7 @@ func TestJurisdictionCoverage(t *testing.T) {
 }
 
 func TestClothingAndTaxCodes(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	tests := []struct {
 		name, postal, taxCode, amount, wantTax string
 	}{
@@ -294,7 +294,7 @@ func TestClothingAndTaxCodes(t *testing.T) {
 }
 
 func TestTaxOverrides(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	// Document TaxAmount: spread over lines by their calculated tax.
 	req := invoice("OV1", "SalesOrder", false, "60601", "100", "300")
 	req["taxOverride"] = map[string]any{"type": "TaxAmount", "taxAmount": 20, "reason": "precomputed"}
@@ -330,7 +330,7 @@ func TestTaxOverrides(t *testing.T) {
 }
 
 func TestDiscount(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	req := invoice("D1", "SalesOrder", false, "60601", "100", "300")
 	req["discount"] = "40"
 	lines := req["lines"].([]map[string]any)
@@ -357,7 +357,7 @@ func TestDiscount(t *testing.T) {
 }
 
 func TestVAT(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	mk := func(from, to string) avatax.TransactionModel {
 		req := map[string]any{"type": "SalesOrder", "customerCode": "c", "date": "2024-01-01",
 			"addresses": map[string]any{"shipFrom": map[string]any{"country": from, "postalCode": "1"}, "shipTo": map[string]any{"country": to, "city": "X"}},

@@ -45,7 +45,7 @@ func TestFaultHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, Options{ForceTimeoutDelay: 10 * time.Millisecond})
+			e := newEnv(t, WithForceTimeoutDelay(10 * time.Millisecond))
 			r := e.callHeaders("POST", "/api/v2/transactions/createoradjust",
 				map[string]any{"createTransactionModel": invoice("F1", "SalesInvoice", true, "98101")}, tt.headers)
 			if r.status != tt.wantStatus {
@@ -70,7 +70,7 @@ func TestFaultHeaders(t *testing.T) {
 }
 
 func TestRateLimitQuota(t *testing.T) {
-	e := newEnv(t, Options{Faults: Faults{RateLimit: 2, RateWindow: time.Minute}})
+	e := newEnv(t, WithFaults(Faults{RateLimit: 2, RateWindow: time.Minute}))
 	var statuses []int
 	var last reply
 	for i := 0; i < 4; i++ {
@@ -110,7 +110,7 @@ func TestRateLimitQuota(t *testing.T) {
 }
 
 func TestRandomFaultShares(t *testing.T) {
-	e := newEnv(t, Options{Faults: Faults{ErrorRate: 0.3, TooManyRequestsRate: 0.2, Seed: 42}})
+	e := newEnv(t, WithFaults(Faults{ErrorRate: 0.3, TooManyRequestsRate: 0.2, Seed: 42}))
 	counts := map[int]int{}
 	const n = 400
 	for i := 0; i < n; i++ {
@@ -132,7 +132,7 @@ func TestRandomFaultShares(t *testing.T) {
 }
 
 func TestAfterEffectFaults(t *testing.T) {
-	e := newEnv(t, Options{Faults: Faults{ErrorRate: 1, AfterEffectRate: 1, Seed: 1}})
+	e := newEnv(t, WithFaults(Faults{ErrorRate: 1, AfterEffectRate: 1, Seed: 1}))
 	r := e.call("POST", "/api/v2/transactions/createoradjust", map[string]any{"createTransactionModel": invoice("AE", "SalesInvoice", true, "98101")})
 	if r.status != 500 && r.status != 503 {
 		t.Fatalf("%d %s", r.status, r.body)
@@ -147,14 +147,14 @@ func TestAfterEffectFaults(t *testing.T) {
 }
 
 func TestLatencyAndHang(t *testing.T) {
-	e := newEnv(t, Options{Faults: Faults{Latency: 20 * time.Millisecond}})
+	e := newEnv(t, WithFaults(Faults{Latency: 20 * time.Millisecond}))
 	start := time.Now()
 	r := e.callHeaders("GET", "/api/v2/utilities/ping", nil, map[string]string{HeaderLatency: "30ms"})
 	if el := time.Since(start); r.status != 200 || el < 50*time.Millisecond {
 		t.Errorf("latency: %d after %v", r.status, el)
 	}
 
-	e2 := newEnv(t, Options{Faults: Faults{HangRate: 1}})
+	e2 := newEnv(t, WithFaults(Faults{HangRate: 1}))
 	client := &http.Client{Timeout: 100 * time.Millisecond}
 	req, _ := http.NewRequest("GET", e2.srv.URL+"/api/v2/companies/DEFAULT/transactions/X", nil)
 	req.SetBasicAuth(DefaultAccountID, DefaultLicenseKey)
@@ -171,7 +171,7 @@ func TestLatencyAndHang(t *testing.T) {
 	}
 
 	// A hang that outlives HangMax ends with 504.
-	e3 := newEnv(t, Options{Faults: Faults{HangMax: 20 * time.Millisecond}})
+	e3 := newEnv(t, WithFaults(Faults{HangMax: 20 * time.Millisecond}))
 	if r := e3.callHeaders("GET", "/api/v2/companies/DEFAULT/transactions/X", nil, map[string]string{HeaderFault: "hang"}); r.status != 504 {
 		t.Errorf("HangMax: %d", r.status)
 	}

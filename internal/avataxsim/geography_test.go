@@ -82,7 +82,7 @@ func wantResolved(t *testing.T, res avatax.AddressResolutionModel, region, posta
 }
 
 func TestCityZIPCodesResolveAndAreTaxed(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	tests := []struct {
 		city, region, zip string
 		stateRate         string
@@ -156,7 +156,7 @@ var stateCases = []struct {
 }
 
 func TestEveryStateIsTaxedWithItsStateRow(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	covered := map[string]bool{}
 	for _, tt := range stateCases {
 		covered[tt.region] = true
@@ -211,7 +211,7 @@ func checkStateRows(t *testing.T, tm avatax.TransactionModel, region, stateRate 
 }
 
 func TestRegionsWithoutStateTax(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	tests := []struct {
 		name, region, city, zip, stateRate string
 		taxed                              bool
@@ -253,7 +253,7 @@ func TestRegionsWithoutStateTax(t *testing.T) {
 }
 
 func TestDetailedPlacesWinOverGenericRates(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	tm := e.call("POST", "/api/v2/transactions/create", sale("DETAIL", usAddr("Seattle", "WA", "98101"))).tx(t)
 	if len(tm.Summary) != 4 || tm.Summary[2].JurisName != "SEATTLE" {
 		t.Errorf("summary %+v, want the detailed Seattle rows", tm.Summary)
@@ -271,7 +271,7 @@ func TestDetailedPlacesWinOverGenericRates(t *testing.T) {
 }
 
 func TestContradictingRegionIsCorrectedNotRefused(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	// AvaTax answers an address whose region contradicts its ZIP code with
 	// the ZIP code's region and no message (a recorded exchange resolved
 	// New York 10011 given as AL to NY).
@@ -297,7 +297,7 @@ func TestContradictingRegionIsCorrectedNotRefused(t *testing.T) {
 }
 
 func TestNonexistentZIPCodesAreRefused(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	for _, zip := range []string{"00012", "00212", "09901", "21301", "26901", "34301", "35301", "41901", "42801", "42901",
 		"51701", "52901", "53301", "55201", "62101", "70201", "77101", "81701", "85401", "86601", "88601", "90901", "98701"} {
 		t.Run(zip, func(t *testing.T) {
@@ -324,7 +324,7 @@ func TestNonexistentZIPCodesAreRefused(t *testing.T) {
 }
 
 func TestEveryCanadianProvinceAndTerritory(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	tests := []struct {
 		province, city, postal string
 		federal, federalRate   string // GST or HST

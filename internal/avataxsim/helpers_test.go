@@ -22,9 +22,9 @@ type env struct {
 	srv *httptest.Server
 }
 
-func newEnv(t *testing.T, opts Options) *env {
+func newEnv(t *testing.T, opts ...Option) *env {
 	t.Helper()
-	sb := New(opts)
+	sb := New(opts...)
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	return &env{t: t, sb: sb, srv: srv}

@@ -197,7 +197,7 @@ func serve(tb testing.TB, sb *Sandbox, method, path string, body any) *httptest.
 }
 
 func TestRenderGolden(t *testing.T) {
-	sb := New(Options{Now: func() time.Time { return goldenClock }})
+	sb := New(WithClock(func() time.Time { return goldenClock }))
 	dir := filepath.Join("testdata", "render")
 	if *updateGolden {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -312,7 +312,7 @@ func diffValues(path string, want, got any, out *[]string) {
 // TestRenderGoldenCoverage keeps the golden sequence meaningful: every
 // step must succeed except the deliberate 404.
 func TestRenderGoldenCoverage(t *testing.T) {
-	sb := New(Options{Now: func() time.Time { return goldenClock }})
+	sb := New(WithClock(func() time.Time { return goldenClock }))
 	for _, st := range goldenSteps() {
 		w := serve(t, sb, st.method, st.path, st.body)
 		want := []int{http.StatusOK, http.StatusCreated}

@@ -6,7 +6,7 @@ import (
 )
 
 func TestAuthentication(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	tests := []struct {
 		name       string
 		path       string
@@ -43,7 +43,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestRouteMissIsEmpty404(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	for _, p := range []string{"/api/v2/companies/DEFAULT/transactions//void", "/api/v2/companies/transactions/x", "/nothing"} {
 		r := e.call("POST", p, `{"code":"DocVoided"}`)
 		if r.status != 404 || len(r.body) != 0 {
@@ -56,7 +56,7 @@ func TestRouteMissIsEmpty404(t *testing.T) {
 }
 
 func TestStrictCompanies(t *testing.T) {
-	e := newEnv(t, Options{Strict: true, Companies: []string{"ACME"}})
+	e := newEnv(t, WithStrict(true), WithCompanies("ACME"))
 	req := invoice("S1", "SalesInvoice", false, "92614")
 	req["companyCode"] = "OTHER"
 	r := e.call("POST", "/api/v2/transactions/create", req)
@@ -81,7 +81,7 @@ func TestStrictCompanies(t *testing.T) {
 	}
 
 	// Outside strict mode every company exists.
-	e2 := newEnv(t, Options{})
+	e2 := newEnv(t)
 	req["companyCode"] = "ANYTHING"
 	if r := e2.call("POST", "/api/v2/transactions/create", req); r.status != 201 {
 		t.Errorf("non-strict: %d", r.status)

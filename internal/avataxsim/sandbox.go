@@ -30,13 +30,13 @@ const (
 	DefaultCompany    = "DEFAULT"
 )
 
-// Options configures a Sandbox.
-type Options struct {
+// settings are what the Options of New set on a Sandbox.
+type settings struct {
 	AccountID  string           // default DefaultAccountID
 	LicenseKey string           // default DefaultLicenseKey
 	Strict     bool             // only Companies exist; others get Avalara's 404
 	Companies  []string         // configured company codes (default ["DEFAULT"])
-	Now        func() time.Time // optional clock
+	Now        func() time.Time // default time.Now
 
 	// Faults configures fault injection (429, 5xx, latency, hangs).
 	Faults Faults
@@ -47,9 +47,41 @@ type Options struct {
 	ForceTimeoutDelay time.Duration
 }
 
+// Option configures a Sandbox.
+type Option func(*settings)
+
+// WithCredentials sets the account id and license key the sandbox accepts
+// (an empty one keeps DefaultAccountID or DefaultLicenseKey).
+func WithCredentials(accountID, licenseKey string) Option {
+	return func(s *settings) { s.AccountID, s.LicenseKey = accountID, licenseKey }
+}
+
+// WithCompanies sets the configured company codes (none: ["DEFAULT"]).
+func WithCompanies(codes ...string) Option {
+	return func(s *settings) { s.Companies = codes }
+}
+
+// WithStrict makes only the configured companies exist when strict is
+// true: others get Avalara's 404. Otherwise any company code is accepted.
+func WithStrict(strict bool) Option { return func(s *settings) { s.Strict = strict } }
+
+// WithClock sets the sandbox's clock (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *settings) { s.Now = now } }
+
+// WithFaults configures fault injection (429, 5xx, latency, hangs); it can
+// be changed later with SetFaults.
+func WithFaults(f Faults) Option { return func(s *settings) { s.Faults = f } }
+
+// WithForceTimeoutDelay sets how long $include=ForceTimeout waits before it
+// fails with TimeoutRequested (default 30s, as on Avalara; negative means
+// no wait).
+func WithForceTimeoutDelay(d time.Duration) Option {
+	return func(s *settings) { s.ForceTimeoutDelay = d }
+}
+
 // Sandbox is an in-memory AvaTax. It is safe for concurrent use.
 type Sandbox struct {
-	opts Options
+	opts settings
 
 	mu        sync.Mutex
 	docs      map[docKey]*docRecord
@@ -60,7 +92,11 @@ type Sandbox struct {
 }
 
 // New returns a sandbox with no documents.
-func New(opts Options) *Sandbox {
+func New(options ...Option) *Sandbox {
+	var opts settings
+	for _, o := range options {
+		o(&opts)
+	}
 	if opts.AccountID == "" {
 		opts.AccountID = DefaultAccountID
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 func TestTaxRates(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	r := e.call("GET", "/api/v2/taxrates/bypostalcode?country=US&postalCode=60601", nil)
 	var tr avatax.TaxRateModel
 	mustJSON(t, r.body, &tr)

@@ -8,7 +8,7 @@ import (
 )
 
 func TestGetByCode(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	for _, req := range []map[string]any{
 		invoice("G1", "ReturnInvoice", true, "92614", "-10"),
 		invoice("G1", "SalesInvoice", true, "92614"),
@@ -52,7 +52,7 @@ func TestGetByCode(t *testing.T) {
 
 func TestListTransactions(t *testing.T) {
 	clk := &clock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-	e := newEnv(t, Options{Now: clk.now})
+	e := newEnv(t, WithClock(clk.now))
 	mk := func(code string, commit bool, date string) {
 		req := invoice(code, "SalesInvoice", commit, "98101")
 		req["date"] = date
@@ -126,7 +126,7 @@ func TestListTransactions(t *testing.T) {
 }
 
 func TestInclude(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	e.call("POST", "/api/v2/transactions/create", invoice("N1", "SalesInvoice", true, "98101", "10", "20"))
 	tests := []struct {
 		path                               string

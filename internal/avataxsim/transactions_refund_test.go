@@ -46,7 +46,7 @@ func TestRefund(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, Options{})
+			e := newEnv(t)
 			// Chicago: 10.25%; lines 100 and 200 → tax 10.25 + 20.50.
 			if r := e.call("POST", "/api/v2/transactions/create", invoice("R1", "SalesInvoice", tt.commit, "60601", "100", "200")); r.status != 201 {
 				t.Fatalf("create: %d %s", r.status, r.body)
@@ -86,7 +86,7 @@ func TestRefund(t *testing.T) {
 }
 
 func TestRefundWithoutCodeGetsGUID(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	e.call("POST", "/api/v2/transactions/create", invoice("R2", "SalesInvoice", true, "60601"))
 	r := e.call("POST", "/api/v2/companies/DEFAULT/transactions/R2/refund", map[string]any{"refundDate": "2024-04-01", "refundType": 0})
 	if r.status != 201 {

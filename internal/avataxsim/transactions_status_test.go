@@ -5,7 +5,7 @@ import (
 )
 
 func TestUncommitAndUnvoid(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	e.call("POST", "/api/v2/transactions/create", invoice("U1", "SalesInvoice", true, "98101"))
 	r := e.call("POST", "/api/v2/companies/DEFAULT/transactions/U1/uncommit", nil)
 	if r.status != 200 || r.tx(t).Status != "Saved" {
@@ -29,7 +29,7 @@ func TestUncommitAndUnvoid(t *testing.T) {
 }
 
 func TestLockedDocumentRefusesChanges(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	e.call("POST", "/api/v2/transactions/create", invoice("K1", "SalesInvoice", false, "98101"))
 	if r := e.call("POST", "/api/v2/companies/DEFAULT/transactions/K1/lock", map[string]any{"isLocked": true}); r.status != 400 || r.err(t).Code != "DocumentNotCommitted" {
 		t.Fatalf("lock Saved: %d %s", r.status, r.body)
@@ -73,7 +73,7 @@ func TestLockedDocumentRefusesChanges(t *testing.T) {
 }
 
 func TestVerifyChangeCodeSettle(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	e.call("POST", "/api/v2/transactions/create", invoice("S1", "SalesInvoice", false, "60601"))
 	if r := e.call("POST", "/api/v2/companies/DEFAULT/transactions/S1/verify", map[string]any{"verifyTransactionDate": "2024-03-01", "verifyTotalAmount": 100, "verifyTotalTax": "9.99"}); r.status != 400 || r.err(t).Code != "TotalTaxMismatch" {
 		t.Errorf("verify wrong tax: %d %s", r.status, r.body)
@@ -102,7 +102,7 @@ func TestVerifyChangeCodeSettle(t *testing.T) {
 }
 
 func TestCommit(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	e.call("POST", "/api/v2/transactions/create", invoice("C1", "SalesInvoice", false, "60601"))
 	r := e.call("POST", "/api/v2/companies/DEFAULT/transactions/C1/commit", `{"commit": "true"}`)
 	if r.status != 200 || r.tx(t).Status != "Committed" {
@@ -140,7 +140,7 @@ func TestVoid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, Options{})
+			e := newEnv(t)
 			e.call("POST", "/api/v2/transactions/create", invoice("V1", "SalesInvoice", tt.commit, "10118"))
 			r := e.call("POST", "/api/v2/companies/DEFAULT/transactions/V1/void", map[string]any{"code": tt.code})
 			if r.status != tt.wantStatus {

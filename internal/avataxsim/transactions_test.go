@@ -37,7 +37,7 @@ func TestCreateLifecycle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, Options{})
+			e := newEnv(t)
 			if tt.first != nil {
 				if r := e.call("POST", "/api/v2/transactions/create", tt.first); r.status != 201 {
 					t.Fatalf("first create: %d %s", r.status, r.body)
@@ -80,7 +80,7 @@ func TestCreateLifecycle(t *testing.T) {
 }
 
 func TestCreateOrAdjust(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	body := map[string]any{"createTransactionModel": invoice("CA1", "SalesInvoice", false, "98101")}
 	r := e.call("POST", "/api/v2/transactions/createoradjust", body)
 	if r.status != http.StatusCreated {
@@ -137,7 +137,7 @@ func TestCreateOrAdjust(t *testing.T) {
 }
 
 func TestForceTimeout(t *testing.T) {
-	e := newEnv(t, Options{ForceTimeoutDelay: -1})
+	e := newEnv(t, WithForceTimeoutDelay(-1))
 	r := e.call("POST", "/api/v2/transactions/create?$include=ForceTimeout", invoice("T1", "SalesOrder", false, "92614"))
 	if r.status != 400 || r.err(t).Code != "TimeoutRequested" {
 		t.Fatalf("%d %s", r.status, r.body)
@@ -145,7 +145,7 @@ func TestForceTimeout(t *testing.T) {
 }
 
 func TestConcurrentCreateOrAdjust(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t)
 	const n = 20
 	done := make(chan int, n)
 	for i := 0; i < n; i++ {
@@ -195,7 +195,7 @@ func TestAdjust(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, Options{})
+			e := newEnv(t)
 			v1 := e.call("POST", "/api/v2/transactions/create", invoice("J1", "SalesInvoice", true, "98101")).tx(t)
 			if tt.setup != nil {
 				tt.setup(e)

@@ -7,7 +7,7 @@ import (
 )
 
 func TestPing(t *testing.T) {
-	e := newEnv(t, Options{AccountID: "123456", LicenseKey: "secret"})
+	e := newEnv(t, WithCredentials("123456", "secret"))
 	tests := []struct {
 		name       string
 		user, pass string

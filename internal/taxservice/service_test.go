@@ -19,7 +19,7 @@ import (
 // sandboxService is a service on the AvaTax emulator over HTTP.
 func sandboxService(t *testing.T, cfg *Config) (*Service, *avataxsim.Sandbox) {
 	t.Helper()
-	sb := avataxsim.New(avataxsim.Options{})
+	sb := avataxsim.New()
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	return newService(t, cfg, srv.URL), sb

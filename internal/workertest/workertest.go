@@ -188,7 +188,7 @@ func Start(t testing.TB, opt Options) *Harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb := avataxsim.New(avataxsim.Options{})
+	sb := avataxsim.New()
 	srv := httptest.NewServer(sb)
 	creds := avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey}
 	if opt.LicenseKey != "" {

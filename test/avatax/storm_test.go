@@ -168,7 +168,7 @@ func summary(docs []avatax.TransactionModel) []string {
 // a quiet run produces: none missing, none duplicated.
 func TestStorm(t *testing.T) {
 	// A quiet run gives the expected documents.
-	quiet := avataxsim.New(avataxsim.Options{})
+	quiet := avataxsim.New()
 	runAll(t, quiet, avatax.WithRetry(avatax.RetryPolicy{MaxAttempts: 1}))
 	want := summary(quiet.Documents(company))
 	if len(want) != stormOrders*2+stormOrders/4 {
@@ -177,13 +177,13 @@ func TestStorm(t *testing.T) {
 
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("fault seed %d", seed)
-	storm := avataxsim.New(avataxsim.Options{Faults: avataxsim.Faults{
+	storm := avataxsim.New(avataxsim.WithFaults(avataxsim.Faults{
 		TooManyRequestsRate: 0.6,  // 60% refused with 429 RequestLimitExceeded
 		RetryAfter:          -1,   // "Retry-After: 0": honoured, and keeps the test fast
 		ErrorRate:           0.25, // of the rest: 5% 500 and 5% 503 overall
 		AfterEffectRate:     0.5,  // half of those after the request took effect
 		Seed:                seed,
-	}})
+	}))
 	start := time.Now()
 	n := runAll(t, storm,
 		avatax.WithRetry(avatax.RetryPolicy{MaxAttempts: 60, InitialBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, MaxElapsed: 20 * time.Second}),

@@ -138,7 +138,7 @@ func newBackend(latency time.Duration, inProcess bool, cc clientConfig) (*backen
 	b := &backend{}
 	var url string
 	if inProcess {
-		b.sb = avataxsim.New(avataxsim.Options{})
+		b.sb = avataxsim.New()
 		var h http.Handler = b.sb
 		if latency > 0 {
 			h = withLatency(latency, b.sb)

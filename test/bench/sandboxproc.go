@@ -36,7 +36,7 @@ func serveSandboxRole() bool {
 		return false
 	}
 	latency, _ := time.ParseDuration(os.Getenv(latencyEnv))
-	sb := avataxsim.New(avataxsim.Options{})
+	sb := avataxsim.New()
 	mux := http.NewServeMux()
 	mux.HandleFunc(callsPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -43,7 +43,7 @@ func newPlexWorld(t *testing.T) *plexWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(emb.Shutdown)
-	w := &plexWorld{t: t, emb: emb, avatax: avataxsim.New(avataxsim.Options{}),
+	w := &plexWorld{t: t, emb: emb, avatax: avataxsim.New(),
 		plex: plexsim.New(plexsim.Options{Budget: -1})}
 	ava := httptest.NewServer(w.avatax)
 	t.Cleanup(ava.Close)

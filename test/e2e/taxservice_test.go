@@ -88,7 +88,7 @@ func startTaxService(t *testing.T, avataxURL string) *taxService {
 	}
 	ts := &taxService{emb: emb, nc: nc, js: js, spans: tracetest.NewInMemoryExporter()}
 	if avataxURL == "" {
-		ts.sandbox = avataxsim.New(avataxsim.Options{})
+		ts.sandbox = avataxsim.New()
 		srv := httptest.NewServer(ts.sandbox)
 		t.Cleanup(srv.Close)
 		avataxURL = srv.URL

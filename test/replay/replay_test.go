@@ -156,7 +156,7 @@ var (
 // differences.
 func replayOne(t *testing.T, c *cassette) []string {
 	t.Helper()
-	sb := avataxsim.New(avataxsim.Options{ForceTimeoutDelay: -1})
+	sb := avataxsim.New(avataxsim.WithForceTimeoutDelay(-1))
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
 
