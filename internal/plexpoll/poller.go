@@ -290,6 +290,10 @@ func (p *Poller) lead(ctx context.Context) {
 				"unchanged", c.Unchanged, "failed", c.Failed, "deferred", c.Deferred, "stale", c.Stale, "calls", c.Calls, "duration", c.Duration)
 		}
 		if !p.lease.valid() {
+			// Renewals too slow to keep it: stop them and forget the lease;
+			// it expires on the server TTL after the last one.
+			cancel()
+			p.lease.drop()
 			p.s.log.Warn("plex poller: lease lost, polling stopped", "holder", p.s.holder)
 			return
 		}

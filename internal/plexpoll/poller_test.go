@@ -537,3 +537,35 @@ func TestMaxCallsPerCycleDefersAndUsesEarlierReads(t *testing.T) {
 		t.Fatalf("refresh cycle %+v", c)
 	}
 }
+
+func TestRunGivesUpAStolenLeaseAndTakesItBackWhenFree(t *testing.T) {
+	e := newEnv(t, plexsim.Options{})
+	e.seed(t, 2, 1)
+	const ttl = 1200 * time.Millisecond
+	a := e.poller(t, plexpoll.WithHolder("a"), plexpoll.WithLeaseTTL(ttl), plexpoll.WithInterval(50*time.Millisecond))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); a.Run(ctx) }()
+	defer func() { stop(); <-done }()
+	waitFor(t, time.Second, "a leads", a.Leader)
+	kv, err := e.js.KeyValue(context.Background(), plexpoll.LeaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Delete(context.Background(), plexpoll.LeaseKey); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := kv.Create(context.Background(), plexpoll.LeaseKey, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ttl/3+200*time.Millisecond, "a to step down", func() bool { return !a.Leader() })
+	time.Sleep(ttl / 2)
+	if a.Leader() {
+		t.Fatal("a took the lease back while x held it")
+	}
+	if err := kv.Delete(context.Background(), plexpoll.LeaseKey, jetstream.LastRevision(rev)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ttl/4+300*time.Millisecond, "a to lead again", a.Leader)
+}
