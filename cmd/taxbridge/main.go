@@ -107,12 +107,7 @@ func runDemo(ctx context.Context, hold bool) error {
 	defer os.RemoveAll(dir)
 	// The demo's own NATS and sandbox replace what the environment says,
 	// before the configuration is checked.
-	plexSB, err := demo.StartPlexSandbox()
-	if err != nil {
-		return err
-	}
-	defer plexSB.Close()
-	cfg, err := config.Load(func(c *config.Config) { demo.Configure(c, dir, hold); demo.ConfigurePlex(c, plexSB) })
+	cfg, err := config.Load(func(c *config.Config) { demo.Configure(c, dir, hold) })
 	if err != nil {
 		return err
 	}
@@ -121,5 +116,5 @@ func runDemo(ctx context.Context, hold bool) error {
 		return err
 	}
 	defer stop()
-	return demo.Play(ctx, a, scenario.OneStock(""), plexSB, os.Stdout, hold)
+	return demo.Play(ctx, a, scenario.OneStock(""), os.Stdout, hold)
 }
