@@ -28,23 +28,34 @@ const (
 	Ignored                 // says nothing of its health (a rate limit, a refused call)
 )
 
-// Options tune a Breaker. Zero fields take their default.
-type Options struct {
-	// Failures is how many calls in a row must fail to open the circuit
-	// (default 5): one failure is a blip the client's retries already
-	// absorbed, several in a row an outage.
-	Failures int
-	// MinPause and MaxPause bound the wait before each probe: it starts
-	// at MinPause (default 1s) and doubles after each failed probe, up to
-	// MaxPause (default 30s).
-	MinPause, MaxPause time.Duration
-	// Now is the clock (default time.Now).
-	Now func() time.Time
+// settings are what the Options of New set on a Breaker.
+type settings struct {
+	failures           int
+	minPause, maxPause time.Duration
+	now                func() time.Time
 }
+
+// Option tunes a Breaker.
+type Option func(*settings)
+
+// WithFailures sets how many calls in a row must fail to open the circuit
+// (default 5): one failure is a blip the client's retries already
+// absorbed, several in a row an outage.
+func WithFailures(n int) Option { return func(s *settings) { s.failures = n } }
+
+// WithPauses bounds the wait before each probe: it starts at minPause
+// (default 1s) and doubles after each failed probe, up to maxPause
+// (default 30s, and never below minPause).
+func WithPauses(minPause, maxPause time.Duration) Option {
+	return func(s *settings) { s.minPause, s.maxPause = minPause, maxPause }
+}
+
+// WithClock sets the clock (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
 
 // Breaker is a circuit breaker. It is safe for concurrent use.
 type Breaker struct {
-	opts Options
+	opts settings
 
 	mu       sync.Mutex
 	open     bool
@@ -56,18 +67,22 @@ type Breaker struct {
 }
 
 // New returns a closed breaker.
-func New(opts Options) *Breaker {
-	if opts.Failures <= 0 {
-		opts.Failures = 5
+func New(options ...Option) *Breaker {
+	var opts settings
+	for _, o := range options {
+		o(&opts)
 	}
-	if opts.MinPause <= 0 {
-		opts.MinPause = time.Second
+	if opts.failures <= 0 {
+		opts.failures = 5
 	}
-	if opts.MaxPause < opts.MinPause {
-		opts.MaxPause = max(30*time.Second, opts.MinPause)
+	if opts.minPause <= 0 {
+		opts.minPause = time.Second
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.maxPause < opts.minPause {
+		opts.maxPause = max(30*time.Second, opts.minPause)
+	}
+	if opts.now == nil {
+		opts.now = time.Now
 	}
 	return &Breaker{opts: opts, changed: make(chan struct{})}
 }
@@ -98,7 +113,7 @@ func (b *Breaker) Record(o Outcome, reason string) bool {
 		return false
 	case Failure:
 		b.failures++
-		if b.failures < b.opts.Failures {
+		if b.failures < b.opts.failures {
 			return false
 		}
 	}
@@ -118,8 +133,8 @@ func (b *Breaker) Trip(reason string) {
 
 func (b *Breaker) openLocked(reason string) {
 	b.open, b.reason, b.failures = true, reason, 0
-	b.pause = b.opts.MinPause
-	b.probeAt = b.opts.Now().Add(b.pause)
+	b.pause = b.opts.minPause
+	b.probeAt = b.opts.now().Add(b.pause)
 	b.signalLocked()
 }
 
@@ -137,8 +152,8 @@ func (b *Breaker) Probed(ok bool, reason string) {
 		return
 	}
 	b.reason = reason
-	b.pause = min(2*b.pause, b.opts.MaxPause)
-	b.probeAt = b.opts.Now().Add(b.pause)
+	b.pause = min(2*b.pause, b.opts.maxPause)
+	b.probeAt = b.opts.now().Add(b.pause)
 }
 
 func (b *Breaker) signalLocked() {

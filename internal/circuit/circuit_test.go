@@ -34,7 +34,7 @@ func TestBreaker(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := &fakeClock{t: time.Unix(1000, 0)}
-			b := New(Options{Failures: 3, MinPause: time.Second, MaxPause: 4 * time.Second, Now: clk.Now})
+			b := New(WithFailures(3), WithPauses(time.Second, 4*time.Second), WithClock(clk.Now))
 			for i, s := range tt.steps {
 				opened := false
 				switch s.do {
@@ -69,7 +69,7 @@ func TestBreaker(t *testing.T) {
 }
 
 func TestStateSignalsEveryChange(t *testing.T) {
-	b := New(Options{Failures: 1})
+	b := New(WithFailures(1))
 	_, changed := b.State()
 	b.Record(Failure, "down")
 	select {

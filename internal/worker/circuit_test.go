@@ -57,7 +57,7 @@ func TestAvaTaxOutageSpendsNoDelivery(t *testing.T) {
 	o := &outage{}
 	h := workertest.Start(t, workertest.Options{MaxDeliver: 3,
 		Retry:     avatax.RetryPolicy{MaxAttempts: 1},
-		Breaker:   circuit.New(circuit.Options{Failures: 2, MinPause: 100 * time.Millisecond, MaxPause: 500 * time.Millisecond}),
+		Breaker:   circuit.New(circuit.WithFailures(2), circuit.WithPauses(100*time.Millisecond, 500*time.Millisecond)),
 		Transport: func(next http.RoundTripper) http.RoundTripper { o.next = next; return o }})
 	var flows []scenario.Flow
 	for _, id := range []string{"OUT-1", "OUT-2", "OUT-3", "OUT-4", "OUT-5", "OUT-6"} {
@@ -131,7 +131,7 @@ func (l *logs) errorsSaying(s string) int {
 func TestBadCredentialsTakeNoEvent(t *testing.T) {
 	l := &logs{}
 	h := workertest.Start(t, workertest.Options{MaxDeliver: 2, LicenseKey: "not-the-key", Logger: slog.New(l),
-		Breaker: circuit.New(circuit.Options{MinPause: 100 * time.Millisecond, MaxPause: 200 * time.Millisecond})})
+		Breaker: circuit.New(circuit.WithPauses(100*time.Millisecond, 200*time.Millisecond))})
 	f := scenario.HomeDelivery("CRED-1")
 	for _, e := range f.Events {
 		h.Publish(e)

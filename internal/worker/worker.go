@@ -127,7 +127,7 @@ func New(records Records, pub Publisher, v *events.Validator, m *taxdoc.Mapper, 
 		opts.SweepInterval = opts.IntentLease
 	}
 	if opts.Breaker == nil {
-		opts.Breaker = circuit.New(circuit.Options{})
+		opts.Breaker = circuit.New()
 	}
 	w := &Worker{records: records, pub: pub, validator: v, mapper: m, raw: tax, breaker: opts.Breaker, opts: opts, log: opts.Logger,
 		in: newInstruments(opts.TracerProvider, opts.MeterProvider)}
