@@ -317,8 +317,8 @@ func (a *App) avaTaxClient(cfg *config.Config, ava avaTax, opts ...avatax.Option
 	// own (otelhttp) transport, so that records carry the HTTP span.
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = max(cfg.Concurrency, 16)
-	tr := audit.NewTransport(base, audit.Options{Publisher: a.JS, AccountID: ava.creds.AccountID, LicenseKey: ava.creds.LicenseKey,
-		MeterProvider: a.MeterProvider, Logger: a.Log})
+	tr := audit.NewTransport(base, audit.WithPublisher(a.JS), audit.WithCredentials(ava.creds.AccountID, ava.creds.LicenseKey),
+		audit.WithMeterProvider(a.MeterProvider), audit.WithLogger(a.Log))
 	return avatax.New(ava.url, ava.creds, append([]avatax.Option{
 		avatax.WithTimeout(cfg.AvaTaxTimeout), avatax.WithClientHeader("taxbridge", Version),
 		avatax.WithHTTPClient(&http.Client{Transport: tr}),

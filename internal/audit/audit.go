@@ -112,30 +112,54 @@ type Publisher interface {
 	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
 }
 
-// Options configure a Transport.
-type Options struct {
-	// Publisher receives the records; nil records nothing (metrics only).
-	Publisher Publisher
-	// AccountID and LicenseKey are the AvaTax credentials: the license key
-	// and the Basic token are removed from anything recorded, should an
-	// answer echo them. The Authorization header is never recorded.
+// settings are what the Options of NewTransport set on a Transport.
+type settings struct {
+	Publisher             Publisher
 	AccountID, LicenseKey string
-	// MeterProvider receives the call metrics (default: the global one).
-	MeterProvider metric.MeterProvider
-	// Logger reports records that could not be appended (default: none).
-	Logger *slog.Logger
-	// MaxBody caps each recorded body (default 256 KiB); a longer one is
-	// kept as the start of its text with Truncated set.
-	MaxBody int
-	// PublishTimeout bounds the append of one record (default 5s).
-	PublishTimeout time.Duration
+	MeterProvider         metric.MeterProvider
+	Logger                *slog.Logger
+	MaxBody               int
+	PublishTimeout        time.Duration
+}
+
+// Option configures a Transport.
+type Option func(*settings)
+
+// WithPublisher sets where the records are appended; without it nothing
+// is recorded (metrics only).
+func WithPublisher(p Publisher) Option { return func(s *settings) { s.Publisher = p } }
+
+// WithCredentials names the AvaTax credentials: the license key and the
+// Basic token are removed from anything recorded, should an answer echo
+// them. The Authorization header is never recorded.
+func WithCredentials(accountID, licenseKey string) Option {
+	return func(s *settings) { s.AccountID, s.LicenseKey = accountID, licenseKey }
+}
+
+// WithMeterProvider sets what receives the call metrics (default: the
+// global one).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(s *settings) { s.MeterProvider = mp }
+}
+
+// WithLogger sets what reports records that could not be appended
+// (default: none).
+func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.Logger = l } }
+
+// WithMaxBody caps each recorded body (default 256 KiB); a longer one is
+// kept as the start of its text with Truncated set.
+func WithMaxBody(n int) Option { return func(s *settings) { s.MaxBody = n } }
+
+// WithPublishTimeout bounds the append of one record (default 5s).
+func WithPublishTimeout(d time.Duration) Option {
+	return func(s *settings) { s.PublishTimeout = d }
 }
 
 // Transport records the exchanges it carries. Put it below the AvaTax
 // client's otelhttp transport so that records carry the HTTP span.
 type Transport struct {
 	base         http.RoundTripper
-	o            Options
+	o            settings
 	secrets      []string // scrubbed from text
 	secretsBytes [][]byte // the same, scrubbed from bodies
 
@@ -149,7 +173,11 @@ type Transport struct {
 const instrumentation = "github.com/taxbridge/taxbridge/internal/audit"
 
 // NewTransport wraps base (nil: http.DefaultTransport).
-func NewTransport(base http.RoundTripper, o Options) *Transport {
+func NewTransport(base http.RoundTripper, opts ...Option) *Transport {
+	var o settings
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if base == nil {
 		base = http.DefaultTransport
 	}

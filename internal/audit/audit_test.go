@@ -81,7 +81,7 @@ func newRequest(t *testing.T, ctx context.Context, method, url, body string) *ht
 
 func TestRecordsTheExchangeWithoutCredentials(t *testing.T) {
 	pub := &fakePublisher{}
-	tr := NewTransport(echo(200), Options{Publisher: pub, AccountID: account, LicenseKey: key})
+	tr := NewTransport(echo(200), WithPublisher(pub), WithCredentials(account, key))
 	tp := sdktrace.NewTracerProvider()
 	ctx, span := tp.Tracer("t").Start(context.Background(), "call")
 	ctx = WithOrder(ctx, "WEB.1", "EV-1")
@@ -134,7 +134,7 @@ func TestRecordsTheExchangeWithoutCredentials(t *testing.T) {
 
 func TestErrorsAndFailuresAreRecorded(t *testing.T) {
 	pub := &fakePublisher{}
-	tr := NewTransport(echo(404), Options{Publisher: pub, AccountID: account, LicenseKey: key})
+	tr := NewTransport(echo(404), WithPublisher(pub), WithCredentials(account, key))
 	ctx := WithOrder(context.Background(), "WEB-2", "EV-2")
 	resp, err := tr.RoundTrip(newRequest(t, ctx, "GET", "https://avatax.test/api/v2/companies/DEFAULT/transactions/A_-ava2f-_B?documentType=SalesInvoice", ""))
 	if err != nil || resp.StatusCode != 404 {
@@ -150,7 +150,7 @@ func TestErrorsAndFailuresAreRecorded(t *testing.T) {
 	}
 
 	down := NewTransport(roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("connection refused") }),
-		Options{Publisher: pub, AccountID: account, LicenseKey: key})
+		WithPublisher(pub), WithCredentials(account, key))
 	if _, err := down.RoundTrip(newRequest(t, ctx, "POST", "https://avatax.test/api/v2/companies/DEFAULT/transactions/WEB-2/void", `{"code":"DocVoided"}`)); err == nil {
 		t.Fatal("error swallowed")
 	}
@@ -163,7 +163,7 @@ func TestErrorsAndFailuresAreRecorded(t *testing.T) {
 
 func TestAnAuditOutageDoesNotFailTheCall(t *testing.T) {
 	pub := &fakePublisher{err: errors.New("nats down")}
-	tr := NewTransport(echo(200), Options{Publisher: pub})
+	tr := NewTransport(echo(200), WithPublisher(pub))
 	resp, err := tr.RoundTrip(newRequest(t, WithOrder(context.Background(), "W", "E"), "POST", "https://avatax.test/api/v2/transactions/createoradjust", "{}"))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatal(resp, err)
@@ -172,7 +172,7 @@ func TestAnAuditOutageDoesNotFailTheCall(t *testing.T) {
 
 func TestPingsOutsideOrdersAreNotRecorded(t *testing.T) {
 	pub := &fakePublisher{}
-	tr := NewTransport(echo(200), Options{Publisher: pub})
+	tr := NewTransport(echo(200), WithPublisher(pub))
 	if _, err := tr.RoundTrip(newRequest(t, context.Background(), "GET", "https://avatax.test/api/v2/utilities/ping", "")); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestOperation(t *testing.T) {
 }
 
 func TestLongBodiesAreTruncated(t *testing.T) {
-	tr := NewTransport(nil, Options{MaxBody: 10})
+	tr := NewTransport(nil, WithMaxBody(10))
 	b, cut := tr.body([]byte(`{"a":"0123456789"}`))
 	var s string
 	if !cut || json.Unmarshal(b, &s) != nil || s != `{"a":"0123` {
@@ -227,7 +227,7 @@ func TestDocumentCodeFromTheClient(t *testing.T) {
 			Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
 	})
 	pub := &fakePublisher{}
-	tr := NewTransport(base, Options{Publisher: pub, AccountID: account, LicenseKey: key})
+	tr := NewTransport(base, WithPublisher(pub), WithCredentials(account, key))
 	c := avatax.New("https://avatax.test", avatax.Credentials{AccountID: account, LicenseKey: key},
 		avatax.WithHTTPClient(&http.Client{Transport: tr}),
 		avatax.WithRetry(avatax.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond}))
@@ -274,7 +274,7 @@ func TestDocumentCodeFromTheClient(t *testing.T) {
 // encode writes what json.Marshal writes, bodies aside (spliced as they
 // are, not compacted), whatever the other fields hold.
 func TestEncodeDecodesAsMarshal(t *testing.T) {
-	tr := NewTransport(nil, Options{MaxBody: 64, AccountID: account, LicenseKey: key})
+	tr := NewTransport(nil, WithCredentials(account, key), WithMaxBody(64))
 	tricky := `"request":{"response":{"body":1}} </script> ` + "\u2028\x00é"
 	for i, rec := range []Record{
 		{Operation: "get", Request: Request{Method: "GET", URL: "https://avatax.test/x?q=" + tricky}},

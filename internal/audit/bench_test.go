@@ -79,7 +79,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			pub := &discardPublisher{}
-			tr := NewTransport(base, Options{Publisher: pub, AccountID: account, LicenseKey: key})
+			tr := NewTransport(base, WithPublisher(pub), WithCredentials(account, key))
 			b.SetBytes(int64(len(reqBody) + len(respBody)))
 			b.ReportAllocs()
 			for b.Loop() {

@@ -73,7 +73,7 @@ func TestAnswerReplay(t *testing.T) {
 			body = &failingBody{r: strings.NewReader(a), err: cut}
 		}
 		return &http.Response{StatusCode: 200, ContentLength: -1, Body: body, Request: r}, nil
-	}), Options{Publisher: &fakePublisher{}, AccountID: account, LicenseKey: key})
+	}), WithPublisher(&fakePublisher{}), WithCredentials(account, key))
 	ctx := WithOrder(context.Background(), "WEB-9", "EV-9")
 
 	first, err := tr.RoundTrip(newRequest(t, ctx, "POST", "https://avatax.test/api/v2/transactions/createoradjust", `{"code":"A"}`))

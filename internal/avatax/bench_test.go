@@ -179,8 +179,8 @@ func BenchmarkStack(b *testing.B) {
 					base, url = t, srv.URL
 					b.Cleanup(t.CloseIdleConnections)
 				}
-				tr := audit.NewTransport(base, audit.Options{Publisher: nopPublisher{}, AccountID: testAccount, LicenseKey: testKey,
-					MeterProvider: tel.MeterProvider})
+				tr := audit.NewTransport(base, audit.WithPublisher(nopPublisher{}), audit.WithCredentials(testAccount, testKey),
+					audit.WithMeterProvider(tel.MeterProvider))
 				c := avatax.New(url, testCreds, avatax.WithTimeout(10*time.Second), avatax.WithClientHeader("taxbridge", "bench"),
 					avatax.WithHTTPClient(&http.Client{Transport: tr}),
 					avatax.WithTracerProvider(tel.TracerProvider), avatax.WithMeterProvider(tel.MeterProvider),

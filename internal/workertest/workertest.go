@@ -198,7 +198,7 @@ func Start(t testing.TB, opt Options) *Harness {
 	if opt.Transport != nil {
 		tr = opt.Transport(tr)
 	}
-	tr = audit.NewTransport(tr, audit.Options{Publisher: js, AccountID: creds.AccountID, LicenseKey: creds.LicenseKey})
+	tr = audit.NewTransport(tr, audit.WithPublisher(js), audit.WithCredentials(creds.AccountID, creds.LicenseKey))
 	client := avatax.New(srv.URL, creds, avatax.WithHTTPClient(&http.Client{Transport: tr, Timeout: 5 * time.Second}),
 		avatax.WithRetry(opt.Retry))
 	// Cleanups run last registered first: the worker stops before the

@@ -164,7 +164,7 @@ func newBackend(latency time.Duration, inProcess bool, cc clientConfig) (*backen
 		tr = cc.wrap(tr)
 	}
 	if cc.audit != nil {
-		tr = audit.NewTransport(tr, audit.Options{Publisher: cc.audit, AccountID: creds.AccountID, LicenseKey: creds.LicenseKey})
+		tr = audit.NewTransport(tr, audit.WithPublisher(cc.audit), audit.WithCredentials(creds.AccountID, creds.LicenseKey))
 	}
 	maxConc := cc.maxConc
 	if maxConc <= 0 {

@@ -94,7 +94,7 @@ func startTaxService(t *testing.T, avataxURL string) *taxService {
 		avataxURL = srv.URL
 	}
 	creds := avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey}
-	tr := audit.NewTransport(http.DefaultTransport, audit.Options{Publisher: js, AccountID: creds.AccountID, LicenseKey: creds.LicenseKey})
+	tr := audit.NewTransport(http.DefaultTransport, audit.WithPublisher(js), audit.WithCredentials(creds.AccountID, creds.LicenseKey))
 	client := avatax.New(avataxURL, creds, avatax.WithHTTPClient(&http.Client{Transport: tr}), avatax.WithDetails(),
 		avatax.WithRetry(avatax.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond, MaxElapsed: 2 * time.Second}))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(ts.spans))
