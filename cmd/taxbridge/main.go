@@ -65,7 +65,7 @@ func logger(level string) *slog.Logger {
 // startApp sets up the OTEL_* exporters as this process's globals and
 // starts taxbridge; stop closes both.
 func startApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *app.App, tel *telemetry.Telemetry, stop func(), err error) {
-	if tel, err = telemetry.Setup(ctx, telemetry.Options{ServiceVersion: app.Version}); err != nil {
+	if tel, err = telemetry.Setup(ctx, telemetry.WithServiceVersion(app.Version)); err != nil {
 		return nil, nil, nil, err
 	}
 	tel.SetGlobal()

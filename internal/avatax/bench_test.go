@@ -128,8 +128,8 @@ func fourLineSale() avatax.CreateOrAdjustTransactionModel {
 func BenchmarkStack(b *testing.B) {
 	m := fourLineSale()
 	answers := stackAnswers(b, m)
-	tel, err := telemetry.Setup(context.Background(), telemetry.Options{ServiceVersion: "bench",
-		Getenv: func(string) string { return "" }})
+	tel, err := telemetry.Setup(context.Background(), telemetry.WithServiceVersion("bench"),
+		telemetry.WithGetenv(func(string) string { return "" }))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -36,17 +36,27 @@ import (
 // OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES say otherwise.
 const ServiceName = "taxbridge"
 
-// Options configure Setup.
-type Options struct {
-	// ServiceName defaults to ServiceName.
-	ServiceName string
-	// ServiceVersion is the resource's service.version.
-	ServiceVersion string
-	// Getenv reads the environment (default os.Getenv). autoexport itself
-	// always reads the process environment; Getenv only decides whether
-	// an exporter was asked for at all.
-	Getenv func(string) string
+// settings are what the Options of Setup set.
+type settings struct {
+	serviceName, serviceVersion string
+	getenv                      func(string) string
 }
+
+// Option configures Setup.
+type Option func(*settings)
+
+// WithServiceName sets the resource's service.name (default ServiceName).
+func WithServiceName(name string) Option { return func(s *settings) { s.serviceName = name } }
+
+// WithServiceVersion sets the resource's service.version.
+func WithServiceVersion(version string) Option {
+	return func(s *settings) { s.serviceVersion = version }
+}
+
+// WithGetenv sets what reads the environment (default os.Getenv).
+// autoexport itself always reads the process environment; getenv only
+// decides whether an exporter was asked for at all.
+func WithGetenv(getenv func(string) string) Option { return func(s *settings) { s.getenv = getenv } }
 
 // Telemetry holds the providers taxbridge reports through.
 type Telemetry struct {
@@ -74,14 +84,18 @@ type Telemetry struct {
 //   - OTEL_EXPORTER_OTLP_* , OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
 //     OTEL_TRACES_SAMPLER, OTEL_BSP_*, OTEL_METRIC_EXPORT_INTERVAL as the
 //     OpenTelemetry SDK documents them.
-func Setup(ctx context.Context, o Options) (*Telemetry, error) {
-	if o.Getenv == nil {
-		o.Getenv = os.Getenv
+func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
+	var o settings
+	for _, opt := range opts {
+		opt(&o)
 	}
-	if o.ServiceName == "" {
-		o.ServiceName = ServiceName
+	if o.getenv == nil {
+		o.getenv = os.Getenv
 	}
-	res, err := Resource(ctx, o.ServiceName, o.ServiceVersion)
+	if o.serviceName == "" {
+		o.serviceName = ServiceName
+	}
+	res, err := Resource(ctx, o.serviceName, o.serviceVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +108,7 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 	}()
 
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
-	if name := strings.TrimSpace(o.Getenv("OTEL_TRACES_EXPORTER")); name != "" {
+	if name := strings.TrimSpace(o.getenv("OTEL_TRACES_EXPORTER")); name != "" {
 		exp, err := autoexport.NewSpanExporter(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("OTEL_TRACES_EXPORTER %q: %w", name, err)
@@ -120,7 +134,7 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
 	}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(prom)}
-	if name := strings.TrimSpace(o.Getenv("OTEL_METRICS_EXPORTER")); name != "" {
+	if name := strings.TrimSpace(o.getenv("OTEL_METRICS_EXPORTER")); name != "" {
 		r, err := autoexport.NewMetricReader(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("OTEL_METRICS_EXPORTER %q: %w", name, err)

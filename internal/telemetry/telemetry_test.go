@@ -42,7 +42,7 @@ func TestLogsCarryTraceAndSpanIDs(t *testing.T) {
 
 func TestSetupDefaultsToNoExportAndServesMetrics(t *testing.T) {
 	env := func(string) string { return "" }
-	tel, err := Setup(context.Background(), Options{ServiceVersion: "1.2.3", Getenv: env})
+	tel, err := Setup(context.Background(), WithServiceVersion("1.2.3"), WithGetenv(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestSetupDefaultsToNoExportAndServesMetrics(t *testing.T) {
 func TestSetupHonoursOTELExporters(t *testing.T) {
 	t.Setenv("OTEL_TRACES_EXPORTER", "console")
 	t.Setenv("OTEL_METRICS_EXPORTER", "none")
-	tel, err := Setup(context.Background(), Options{})
+	tel, err := Setup(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestSetupHonoursOTELExporters(t *testing.T) {
 	_ = tel.ShutdownWithin(0)
 
 	t.Setenv("OTEL_TRACES_EXPORTER", "carrier-pigeon")
-	if _, err := Setup(context.Background(), Options{}); err == nil || !strings.Contains(err.Error(), "OTEL_TRACES_EXPORTER") {
+	if _, err := Setup(context.Background()); err == nil || !strings.Contains(err.Error(), "OTEL_TRACES_EXPORTER") {
 		t.Errorf("unknown exporter: err = %v", err)
 	}
 }

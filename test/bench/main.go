@@ -81,7 +81,7 @@ func main() {
 	defer stop()
 	// Telemetry as cmd/taxbridge sets it up, from OTEL_* (unset: spans and
 	// metrics made, nothing exported), so taxbridge is measured as shipped.
-	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceVersion: app.Version})
+	tel, err := telemetry.Setup(ctx, telemetry.WithServiceVersion(app.Version))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

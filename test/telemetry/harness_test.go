@@ -62,7 +62,7 @@ func start(t *testing.T) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	sr := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
-	metrics, err := tel.Setup(ctx, tel.Options{ServiceVersion: "test", Getenv: func(string) string { return "" }})
+	metrics, err := tel.Setup(ctx, tel.WithServiceVersion("test"), tel.WithGetenv(func(string) string { return "" }))
 	if err != nil {
 		t.Fatal(err)
 	}
