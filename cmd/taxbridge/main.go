@@ -107,7 +107,12 @@ func runDemo(ctx context.Context, hold bool) error {
 	defer os.RemoveAll(dir)
 	// The demo's own NATS and sandbox replace what the environment says,
 	// before the configuration is checked.
-	cfg, err := config.Load(func(c *config.Config) { demo.Configure(c, dir, hold) })
+	plexSB, err := demo.StartPlexSandbox()
+	if err != nil {
+		return err
+	}
+	defer plexSB.Close()
+	cfg, err := config.Load(func(c *config.Config) { demo.Configure(c, dir, hold); demo.ConfigurePlex(c, plexSB) })
 	if err != nil {
 		return err
 	}
@@ -116,5 +121,5 @@ func runDemo(ctx context.Context, hold bool) error {
 		return err
 	}
 	defer stop()
-	return demo.Play(ctx, a, scenario.OneStock(""), os.Stdout, hold)
+	return demo.Play(ctx, a, scenario.OneStock(""), plexSB, os.Stdout, hold)
 }

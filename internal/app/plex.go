@@ -55,6 +55,7 @@ func (a *App) startPlex(ctx context.Context, cfg *config.Config, replicas int) e
 			plexpoll.WithSalesChannel(cfg.PlexSalesChannel), plexpoll.WithCancelStatuses(cfg.PlexCancelStatuses...),
 			plexpoll.WithDocumentPrefix(cfg.PlexDocumentPrefix), plexpoll.WithTenant(cfg.PlexTenantID),
 			plexpoll.WithLeaseTTL(cfg.PlexLeaseTTL), plexpoll.WithReplicas(replicas),
+			plexpoll.WithReferenceMaxAge(cfg.PlexReferenceMaxAge), plexpoll.WithMaxCallsPerCycle(cfg.PlexMaxCallsPerCycle),
 			plexpoll.WithLogger(a.Log), plexpoll.WithTracerProvider(a.TracerProvider))
 		if err != nil {
 			return fmt.Errorf("Plex poller: %w", err)

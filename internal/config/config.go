@@ -94,6 +94,11 @@ type Config struct {
 	PlexDocumentPrefix        string        `envconfig:"PLEX_DOCUMENT_PREFIX" default:"PLEX" desc:"prefix of the AvaTax document codes of Plex orders"`
 	PlexBudget                int           `envconfig:"PLEX_BUDGET" default:"200" desc:"Plex API calls per minute, all of taxbridge's processes together"`
 	PlexLeaseTTL              time.Duration `envconfig:"PLEX_LEASE_TTL" default:"30s" desc:"lease of the Plex poller: another process takes over this long after the holder stops renewing it"`
+	// PlexReferenceMaxAge and PlexMaxCallsPerCycle keep a poll cycle
+	// within Plex's budget: re-reading every customer each cycle costs
+	// two calls per customer.
+	PlexReferenceMaxAge  time.Duration `envconfig:"PLEX_REFERENCE_MAX_AGE" default:"10m" desc:"how long a poll may reuse a customer or supplier (addresses, exemption, tax code) read by an earlier one; a change to them is seen this late at most (changes to orders are seen at the next poll); 0: read them every poll"`
+	PlexMaxCallsPerCycle int           `envconfig:"PLEX_MAX_CALLS_PER_CYCLE" default:"150" desc:"Plex calls one poll may make, leaving the rest of TAXBRIDGE_PLEX_BUDGET to the write-back; orders whose customer was never read wait for the next poll; 0: no cap"`
 	PlexWriteback             bool          `envconfig:"PLEX_WRITEBACK" default:"true" desc:"write the calculated tax back to the Plex order"`
 
 	// credentialsFromStore: the process reads the credentials store once
@@ -278,6 +283,10 @@ func (c *Config) plexErrors() []error {
 	}
 	if c.PlexBudget < 1 {
 		errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_BUDGET %d: want at least 1 call per minute", c.PlexBudget))
+	}
+	if c.PlexReferenceMaxAge < 0 || c.PlexMaxCallsPerCycle < 0 {
+		errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_REFERENCE_MAX_AGE %s, TAXBRIDGE_PLEX_MAX_CALLS_PER_CYCLE %d: want 0 or more",
+			c.PlexReferenceMaxAge, c.PlexMaxCallsPerCycle))
 	}
 	if c.PlexLeaseTTL < time.Second {
 		errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_LEASE_TTL %s: want at least 1s", c.PlexLeaseTTL))

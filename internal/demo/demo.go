@@ -1,7 +1,8 @@
 // Package demo replays the OneStock flows through a running taxbridge and
 // reports, per order, the state transitions and the AvaTax documents; then
 // it sends Order Administration's tax requests to the tax service and
-// reports its answers.
+// reports its answers; then it changes orders in a Plex sandbox and
+// reports how they were polled, taxed and written back.
 package demo
 
 import (
@@ -32,9 +33,10 @@ func Configure(cfg *config.Config, dir string, hold bool) {
 	cfg.AvaTax, cfg.AvaTaxURL, cfg.AvaTaxAccountID, cfg.AvaTaxLicenseKey = config.AvaTaxSandbox, "", "", ""
 }
 
-// Play runs the worker, replays the flows and reports them to out; with
-// hold it then keeps the app up until ctx ends.
-func Play(ctx context.Context, a *app.App, flows []scenario.Flow, out io.Writer, hold bool) error {
+// Play runs the worker, replays the flows, sends the Order Administration
+// requests and, with a Plex sandbox, plays the Plex story (PlexSteps), and
+// reports them to out; with hold it then keeps the app up until ctx ends.
+func Play(ctx context.Context, a *app.App, flows []scenario.Flow, plexSB *PlexSandbox, out io.Writer, hold bool) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- a.Run(runCtx) }()
@@ -44,6 +46,9 @@ func Play(ctx context.Context, a *app.App, flows []scenario.Flow, out io.Writer,
 	// when a flow failed, and either failure fails the demo.
 	_, oaErr := OrderAdministration(ctx, a.NC, OASteps(time.Now().UTC().Format(time.DateOnly)), out, 30*time.Second)
 	err = errors.Join(err, oaErr)
+	if plexSB != nil {
+		err = errors.Join(err, Plex(ctx, a, plexSB.Sandbox, PlexSteps(), out, 30*time.Second))
+	}
 	if hold && err == nil {
 		fmt.Fprintf(out, "\nthe demo's NATS server listens on %s until you press Ctrl-C; in another terminal try\n"+
 			"  TAXBRIDGE_NATS_URL=%s go run ./cmd/taxctl audit WEB-3\n", a.NATSURL(), a.NATSURL())

@@ -70,6 +70,7 @@ func (w *plexWorld) replica(adjust ...func(*config.Config)) (a *app.App, crash f
 		// The sandbox's budget is off: these tests are about what is
 		// taxed, not about Plex's pace (the benchmark measures that).
 		c.PlexPollInterval, c.PlexLeaseTTL, c.PlexBudget = 100*time.Millisecond, 2*time.Second, 1_000_000
+		c.PlexReferenceMaxAge = 0 // addresses corrected in Plex are seen at the next poll
 		c.AckWait, c.AvaTaxTimeout = 5*time.Second, 2*time.Second
 		for _, f := range adjust {
 			f(c)
