@@ -170,11 +170,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
-	a.Worker = worker.New(a.Store, bus.Publisher{JS: a.JS}, v, taxdoc.NewMapper(a.TaxConfig), a.AvaTax, worker.Options{
-		Concurrency: cfg.Concurrency, IntentLease: cfg.AckWait, MaxDeliver: cfg.MaxDeliver, Logger: log,
-		Unfinished:     store.NewUnfinished(a.Resources.Unfinished),
-		TracerProvider: a.TracerProvider, MeterProvider: a.MeterProvider,
-	})
+	a.Worker = worker.New(a.Store, bus.Publisher{JS: a.JS}, v, taxdoc.NewMapper(a.TaxConfig), a.AvaTax,
+		worker.WithConcurrency(cfg.Concurrency), worker.WithIntentLease(cfg.AckWait), worker.WithMaxDeliver(cfg.MaxDeliver),
+		worker.WithLogger(log), worker.WithUnfinished(store.NewUnfinished(a.Resources.Unfinished)),
+		worker.WithTracerProvider(a.TracerProvider), worker.WithMeterProvider(a.MeterProvider))
 	if err := a.startTaxService(ctx, cfg, ava); err != nil {
 		return nil, err
 	}

@@ -515,7 +515,7 @@ func TestResultPublishedOutcomeNotWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := worker.New(records, bus.Publisher{JS: r.JS}, r.Validator, taxdoc.NewMapper(cfg), r.AvaTax,
-		worker.Options{IntentLease: r.lease, Now: r.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		worker.WithIntentLease(r.lease), worker.WithClock(r.clock.Now), worker.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	deliver := func(e events.Envelope) error {
 		raw, _ := json.Marshal(e)
 		in, err := r.Validator.Inbound(raw)

@@ -46,43 +46,76 @@ type Publisher interface {
 	PublishMsg(ctx context.Context, m *nats.Msg) error
 }
 
-// Options tune the worker.
-type Options struct {
-	// Concurrency is the number of events processed at once.
-	Concurrency int
-	// IntentLease is how long an unfinished AvaTax call of another delivery
-	// is presumed to be still running. It must exceed the longest AvaTax
-	// call including client retries; the consumer's AckWait is a good value.
-	IntentLease time.Duration
-	// MaxDeliver is the consumer's delivery limit: the last delivery of a
-	// failing event goes to the dead-letter stream.
-	MaxDeliver int
-	// Source is the CloudEvents source of published results.
-	Source string
-	// Logger receives the worker's records, with the event's context
-	// (wrap its handler with telemetry.NewLogHandler for trace ids).
-	Logger *slog.Logger
-	Now    func() time.Time
-	// Unfinished is the sweep's list of orders whose record may hold an
-	// intent no delivery will finish (nil: no sweep), and SweepInterval
-	// how often Run sweeps it (default: IntentLease).
-	Unfinished    *store.Unfinished
-	SweepInterval time.Duration
-	// Breaker is the AvaTax circuit (default: circuit.New with its
-	// defaults).
-	Breaker *circuit.Breaker
-	// TracerProvider and MeterProvider receive the worker's spans and
-	// metrics (default: the OpenTelemetry globals).
+// settings are what the Options of New set on a Worker.
+type settings struct {
+	Concurrency    int
+	IntentLease    time.Duration
+	MaxDeliver     int
+	Source         string
+	Logger         *slog.Logger
+	Now            func() time.Time
+	Unfinished     *store.Unfinished
+	SweepInterval  time.Duration
+	Breaker        *circuit.Breaker
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
 }
 
-// DefaultOptions are the worker's defaults.
-var DefaultOptions = Options{
-	Concurrency: 32,
-	IntentLease: 30 * time.Second,
-	MaxDeliver:  20,
-	Source:      "taxbridge",
+// DefaultConcurrency is the number of events processed at once unless
+// WithConcurrency says otherwise.
+const DefaultConcurrency = 32
+
+// Option tunes the worker.
+type Option func(*settings)
+
+// WithConcurrency sets the number of events processed at once (default
+// DefaultConcurrency).
+func WithConcurrency(n int) Option { return func(s *settings) { s.Concurrency = n } }
+
+// WithIntentLease sets how long an unfinished AvaTax call of another
+// delivery is presumed to be still running (default 30s). It must exceed
+// the longest AvaTax call including client retries; the consumer's
+// AckWait is a good value.
+func WithIntentLease(d time.Duration) Option { return func(s *settings) { s.IntentLease = d } }
+
+// WithMaxDeliver sets the consumer's delivery limit (default 20): the last
+// delivery of a failing event goes to the dead-letter stream.
+func WithMaxDeliver(n int) Option { return func(s *settings) { s.MaxDeliver = n } }
+
+// WithSource sets the CloudEvents source of published results (default
+// "taxbridge").
+func WithSource(source string) Option { return func(s *settings) { s.Source = source } }
+
+// WithLogger sets what receives the worker's records, with the event's
+// context (wrap its handler with telemetry.NewLogHandler for trace ids;
+// default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.Logger = l } }
+
+// WithClock sets the worker's clock (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *settings) { s.Now = now } }
+
+// WithUnfinished sets the sweep's list of orders whose record may hold an
+// intent no delivery will finish (default none: no sweep).
+func WithUnfinished(u *store.Unfinished) Option { return func(s *settings) { s.Unfinished = u } }
+
+// WithSweepInterval sets how often Run sweeps the unfinished orders
+// (default: the intent lease).
+func WithSweepInterval(d time.Duration) Option { return func(s *settings) { s.SweepInterval = d } }
+
+// WithBreaker sets the AvaTax circuit (default: circuit.New with its
+// defaults).
+func WithBreaker(b *circuit.Breaker) Option { return func(s *settings) { s.Breaker = b } }
+
+// WithTracerProvider sets what receives the worker's spans (default: the
+// OpenTelemetry global).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(s *settings) { s.TracerProvider = tp }
+}
+
+// WithMeterProvider sets what receives the worker's metrics (default: the
+// OpenTelemetry global).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(s *settings) { s.MeterProvider = mp }
 }
 
 // Worker processes OMS events.
@@ -95,7 +128,7 @@ type Worker struct {
 	raw         AvaTax // the client itself, for probes
 	resolver    addressResolver
 	breaker     *circuit.Breaker
-	opts        Options
+	opts        settings
 	log         *slog.Logger
 	orders      keyLock
 	addresses   addressCache
@@ -103,19 +136,23 @@ type Worker struct {
 	sweepGauges sweepGauges
 }
 
-// New returns a worker. Zero options take their DefaultOptions value.
-func New(records Records, pub Publisher, v *events.Validator, m *taxdoc.Mapper, tax AvaTax, opts Options) *Worker {
+// New returns a worker. An option given a zero value keeps its default.
+func New(records Records, pub Publisher, v *events.Validator, m *taxdoc.Mapper, tax AvaTax, options ...Option) *Worker {
+	var opts settings
+	for _, o := range options {
+		o(&opts)
+	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultOptions.Concurrency
+		opts.Concurrency = DefaultConcurrency
 	}
 	if opts.IntentLease <= 0 {
-		opts.IntentLease = DefaultOptions.IntentLease
+		opts.IntentLease = 30 * time.Second
 	}
 	if opts.MaxDeliver <= 0 {
-		opts.MaxDeliver = DefaultOptions.MaxDeliver
+		opts.MaxDeliver = 20
 	}
 	if opts.Source == "" {
-		opts.Source = DefaultOptions.Source
+		opts.Source = "taxbridge"
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

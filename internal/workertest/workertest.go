@@ -141,10 +141,9 @@ func StartWorker(t TB, js jetstream.JetStream, res *bus.Resources, topo bus.Topo
 		concurrency = 8
 	}
 	st, unfinished := store.New(res.Orders), store.NewUnfinished(res.Unfinished)
-	w := worker.New(st, bus.Publisher{JS: js}, v, taxdoc.NewMapper(cfg), tax, worker.Options{
-		Concurrency: concurrency, IntentLease: lease, MaxDeliver: topo.MaxDeliver, Unfinished: unfinished, Now: opt.Now,
-		Breaker: opt.Breaker, Logger: logger,
-	})
+	w := worker.New(st, bus.Publisher{JS: js}, v, taxdoc.NewMapper(cfg), tax,
+		worker.WithConcurrency(concurrency), worker.WithIntentLease(lease), worker.WithMaxDeliver(topo.MaxDeliver),
+		worker.WithUnfinished(unfinished), worker.WithClock(opt.Now), worker.WithBreaker(opt.Breaker), worker.WithLogger(logger))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	if opt.Stopped {

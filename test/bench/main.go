@@ -112,7 +112,7 @@ func main() {
 func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(out)
-	conc := fs.String("concurrency", strconv.Itoa(worker.DefaultOptions.Concurrency),
+	conc := fs.String("concurrency", strconv.Itoa(worker.DefaultConcurrency),
 		"worker concurrency (TAXBRIDGE_CONCURRENCY); a comma-separated list runs phases ceiling..slow for each")
 	cpuList := fs.String("cpus", "", "run phases ceiling..slow once for each of these CPU counts, comma-separated, as if the machine had that many: the process and the sandbox child pinned to the first N CPUs, GOMAXPROCS N (Linux; default: as started)")
 	rounds := fs.Int("rounds", 1, "measure ceiling, floor and end to end this many times in turn and report the round of the median ratio, with the range")
