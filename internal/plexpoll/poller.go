@@ -286,8 +286,15 @@ func (p *Poller) lead(ctx context.Context) {
 		case err != nil && lctx.Err() == nil && !errors.Is(err, ErrNotLeader):
 			p.s.log.Error("plex poller: cycle failed", "err", err, "calls", c.Calls)
 		case err == nil:
-			p.s.log.Info("plex poller: cycle", "seen", c.Seen, "changed", c.Changed, "published", c.Published,
-				"unchanged", c.Unchanged, "failed", c.Failed, "deferred", c.Deferred, "stale", c.Stale, "calls", c.Calls, "duration", c.Duration)
+			// A quiet cycle every interval is routine: info only when
+			// something was published or is owed.
+			level := slog.LevelDebug
+			if c.Published > 0 || c.Failed > 0 || c.Deferred > 0 {
+				level = slog.LevelInfo
+			}
+			p.s.log.Log(lctx, level, "plex poller: cycle", "seen", c.Seen, "changed", c.Changed, "published", c.Published,
+				"unchanged", c.Unchanged, "failed", c.Failed, "deferred", c.Deferred, "stale", c.Stale, "calls", c.Calls,
+				"duration", c.Duration.String())
 		}
 		if !p.lease.valid() {
 			// Renewals too slow to keep it: stop them and forget the lease;
