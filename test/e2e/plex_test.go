@@ -1,14 +1,19 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
-	"io"
 	"log/slog"
+	"strings"
+	"sync"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/shopspring/decimal"
 
 	"github.com/taxbridge/taxbridge/internal/app"
@@ -20,6 +25,7 @@ import (
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/plex"
 	"github.com/taxbridge/taxbridge/internal/plexsim"
+	"github.com/taxbridge/taxbridge/internal/secrets"
 	"github.com/taxbridge/taxbridge/internal/testwait"
 	"github.com/taxbridge/taxbridge/internal/workertest"
 )
@@ -34,23 +40,29 @@ type plexWorld struct {
 	plex    *plexsim.Sandbox
 	plexURL string
 	read    *plex.Client // the test's own view of Plex
+	apiKey  string
+	logs    syncBuffer // every replica's log, at debug level
 }
 
-func newPlexWorld(t *testing.T) *plexWorld {
+// newPlexWorld starts the world; opts change the Plex sandbox's options.
+func newPlexWorld(t *testing.T, opts ...func(*plexsim.Options)) *plexWorld {
 	t.Helper()
 	emb, err := bus.StartEmbedded(t.TempDir(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(emb.Shutdown)
-	w := &plexWorld{t: t, emb: emb, avatax: avataxsim.New(),
-		plex: plexsim.New(plexsim.Options{Budget: -1})}
+	po := plexsim.Options{Budget: -1, APIKey: plexsim.DefaultAPIKey}
+	for _, o := range opts {
+		o(&po)
+	}
+	w := &plexWorld{t: t, emb: emb, avatax: avataxsim.New(), plex: plexsim.New(po), apiKey: po.APIKey}
 	ava := httptest.NewServer(w.avatax)
 	t.Cleanup(ava.Close)
 	px := httptest.NewServer(w.plex)
 	t.Cleanup(px.Close)
 	w.avaURL, w.plexURL = ava.URL, px.URL
-	if w.read, err = plex.New(px.URL, plex.Credentials{APIKey: plexsim.DefaultAPIKey}, plex.WithBudget(-1, time.Minute)); err != nil {
+	if w.read, err = plex.New(px.URL, plex.Credentials{APIKey: w.apiKey}, plex.WithBudget(-1, time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -62,11 +74,11 @@ func newPlexWorld(t *testing.T) *plexWorld {
 // so the replica's lease is neither renewed nor released.
 func (w *plexWorld) replica(adjust ...func(*config.Config)) (a *app.App, crash func()) {
 	w.t.Helper()
-	cfg, err := config.Load(func(c *config.Config) {
+	cfg, err := config.Load(config.CredentialsFromStore, func(c *config.Config) {
 		c.NATSURL, c.HTTPListen, c.DataDir = w.emb.URL(), "", w.t.TempDir()
 		c.AvaTax, c.AvaTaxURL = config.AvaTaxAvalara, w.avaURL
 		c.AvaTaxAccountID, c.AvaTaxLicenseKey = avataxsim.DefaultAccountID, avataxsim.DefaultLicenseKey
-		c.PlexURL, c.PlexAPIKey = w.plexURL, plexsim.DefaultAPIKey
+		c.PlexURL, c.PlexAPIKey = w.plexURL, w.apiKey
 		// The sandbox's budget is off: these tests are about what is
 		// taxed, not about Plex's pace (the benchmark measures that).
 		c.PlexPollInterval, c.PlexLeaseTTL, c.PlexBudget = 100*time.Millisecond, 2*time.Second, 1_000_000
@@ -80,7 +92,7 @@ func (w *plexWorld) replica(adjust ...func(*config.Config)) (a *app.App, crash f
 		w.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err = app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err = app.Start(ctx, cfg, slog.New(slog.NewJSONHandler(&w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		cancel()
 		w.t.Fatal(err)
@@ -411,5 +423,74 @@ func TestPlexPollerLeaseTakeover(t *testing.T) {
 	t.Logf("taken over and taxed %s after the leader died (lease TTL 2s)", time.Since(died).Round(100*time.Millisecond))
 	if n := len(w.avatax.Documents(avataxsim.DefaultCompany)); n != 2 {
 		t.Errorf("%d documents for 2 orders", n)
+	}
+}
+
+// syncBuffer is a bytes.Buffer several replicas may log to at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestPlexCredentialsFromTheStore: the Plex API key, kept only in the
+// sealed credentials store (as taxctl credentials set leaves it), reaches
+// Plex, and appears in clear nowhere taxbridge writes: not in its log at
+// debug level, not in any message of its streams, not in the store.
+func TestPlexCredentialsFromTheStore(t *testing.T) {
+	const canary = "plex-key-canary-7f3a9c"
+	w := newPlexWorld(t, func(o *plexsim.Options) { o.APIKey = canary })
+	key := make([]byte, secrets.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := w.emb.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := secrets.Open(ctx, js, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Set(ctx, secrets.PlexAPIKey, canary); err != nil {
+		t.Fatal(err)
+	}
+	w.customer("C1", "ACME", "", seattleAddress)
+	w.plex.PutSalesOrder(salesOrder("SO-1", "C1", "Open", "10.00"))
+	a, _ := w.replica(func(c *config.Config) {
+		c.PlexAPIKey, c.SecretsKey = "", base64.StdEncoding.EncodeToString(key)
+	})
+	w.eventually("SO-1 written back with the stored key", func() bool { got, _ := w.adjustment("SO-1"); return got != "" })
+
+	if strings.Contains(w.logs.String(), canary) {
+		t.Error("the Plex API key is in the log")
+	}
+	for _, stream := range []string{bus.EventsStream, bus.ResultsStream, bus.AuditStream, "KV_" + secrets.Bucket} {
+		msgs := w.view(a).Messages(stream, ">")
+		if len(msgs) == 0 {
+			t.Errorf("stream %s is empty: the test looks at nothing", stream)
+		}
+		for _, m := range msgs {
+			if bytes.Contains(m.Data(), []byte(canary)) || strings.Contains(fmt.Sprint(m.Headers()), canary) {
+				t.Errorf("the Plex API key is in clear in stream %s, subject %s", stream, m.Subject())
+			}
+		}
 	}
 }
