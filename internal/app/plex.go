@@ -63,6 +63,7 @@ func (a *App) startPlex(ctx context.Context, cfg *config.Config, replicas int) e
 	}
 	if cfg.PlexWriteback {
 		a.PlexWriteback = plexwriteback.New(a.JS, client, plexwriteback.WithReplicas(replicas),
+			plexwriteback.WithAdjustmentType(cfg.PlexAdjustmentType),
 			plexwriteback.WithLogger(a.Log), plexwriteback.WithTracerProvider(a.TracerProvider))
 		if _, err := a.PlexWriteback.Provision(ctx); err != nil {
 			return fmt.Errorf("Plex write-back: %w", err)

@@ -100,6 +100,7 @@ type Config struct {
 	PlexReferenceMaxAge  time.Duration `envconfig:"PLEX_REFERENCE_MAX_AGE" default:"10m" desc:"how long a poll may reuse a customer or supplier (addresses, exemption, tax code) read by an earlier one; a change to them is seen this late at most (changes to orders are seen at the next poll); 0: read them every poll"`
 	PlexMaxCallsPerCycle int           `envconfig:"PLEX_MAX_CALLS_PER_CYCLE" default:"150" desc:"Plex calls one poll may make, leaving the rest of TAXBRIDGE_PLEX_BUDGET to the write-back; orders whose customer was never read wait for the next poll; 0: no cap"`
 	PlexWriteback             bool          `envconfig:"PLEX_WRITEBACK" default:"true" desc:"write the calculated tax back to the Plex order"`
+	PlexAdjustmentType        string        `envconfig:"PLEX_ADJUSTMENT_TYPE" default:"Sales Tax" desc:"type of the price adjustment that carries a sales order's tax in Plex (its description is \"AvaTax <document code>\"); purchase orders get the tax on their lines"`
 
 	// credentialsFromStore: the process reads the credentials store once
 	// NATS is up (CredentialsFromStore), so Load leaves the check of the
@@ -283,6 +284,9 @@ func (c *Config) plexErrors() []error {
 	}
 	if c.PlexBudget < 1 {
 		errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_BUDGET %d: want at least 1 call per minute", c.PlexBudget))
+	}
+	if c.PlexWriteback && strings.TrimSpace(c.PlexAdjustmentType) == "" {
+		errs = append(errs, errors.New("TAXBRIDGE_PLEX_ADJUSTMENT_TYPE is empty: the write-back needs the type of the price adjustment that carries the tax"))
 	}
 	if c.PlexReferenceMaxAge < 0 || c.PlexMaxCallsPerCycle < 0 {
 		errs = append(errs, fmt.Errorf("TAXBRIDGE_PLEX_REFERENCE_MAX_AGE %s, TAXBRIDGE_PLEX_MAX_CALLS_PER_CYCLE %d: want 0 or more",
