@@ -19,7 +19,7 @@ import (
 )
 
 // Phases of a run, in the order they run.
-var allPhases = []string{"ceiling", "floor", "e2e", "latency", "slow", "calls", "taxrequests", "memory"}
+var allPhases = []string{"ceiling", "floor", "e2e", "latency", "slow", "calls", "taxrequests", "plexpoll", "memory"}
 
 // config is what the flags set.
 type config struct {
@@ -41,7 +41,10 @@ type config struct {
 	CallsLifecycles   int           `json:"calls_lifecycles_per_flow"`
 	// TaxRequests is how many QUOTEs (and as many echoes) the taxrequests
 	// phase sends.
-	TaxRequests      int      `json:"tax_requests"`
+	TaxRequests int `json:"tax_requests"`
+	// PlexOrders and PlexCustomers are what the plexpoll phase seeds.
+	PlexOrders       int      `json:"plex_orders"`
+	PlexCustomers    int      `json:"plex_customers"`
 	MemOrders        []int    `json:"memory_open_orders"`
 	Phases           []string `json:"phases"`
 	Scale            float64  `json:"scale"`
@@ -77,9 +80,12 @@ type Report struct {
 	// TaxRequests is Order Administration's QUOTE over NATS request-reply
 	// beside the bus's own request-reply rate.
 	TaxRequests *taxReqResult `json:"tax_requests,omitempty"`
-	Memory      *memResult    `json:"memory,omitempty"`
-	Targets     []target      `json:"targets"`
-	Problems    []string      `json:"problems"`
+	// PlexPoll is a Plex poll cycle over many orders: its duration and
+	// the calls it spent against Plex's budget.
+	PlexPoll *plexPollResult `json:"plex_poll,omitempty"`
+	Memory   *memResult      `json:"memory,omitempty"`
+	Targets  []target        `json:"targets"`
+	Problems []string        `json:"problems"`
 }
 
 type machine struct {
@@ -357,6 +363,11 @@ func Run(ctx context.Context, cfg *config, log io.Writer) (*Report, error) {
 	}
 	if cfg.has("taxrequests") {
 		if err := b.taxRequests(ctx, cfg.Concurrency[0], cfg.TaxRequests); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.has("plexpoll") {
+		if err := b.plexPoll(ctx, cfg.PlexOrders, cfg.PlexCustomers); err != nil {
 			return nil, err
 		}
 	}

@@ -22,6 +22,10 @@
 //     the first concurrency in a closed loop, beside an echo micro service
 //     on the same server and connection driven the same way: the bus's own
 //     request-reply rate (-tax-requests; about 5 s on 2 cores).
+//  7. plexpoll: two Plex poll cycles over -plex-orders sales orders of
+//     -plex-customers customers in the Plex sandbox over HTTP: a cold one
+//     and an unchanged one, their duration and the Plex calls they spent
+//     against Plex's 200 calls per minute.
 //
 // It prints a table, writes the same figures as JSON (-json), and exits 1
 // when an order did not end where its flow says (the figures are then not
@@ -126,6 +130,8 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	slowInFlight := fs.Int("slow-in-flight", 0, "orders in flight in the closed-loop slow phase (0: four times the concurrency)")
 	callsLC := fs.Int("calls-lifecycles", 50, "lifecycles per flow when counting AvaTax calls")
 	taxReqs := fs.Int("tax-requests", 4000, "QUOTEs sent to the tax service over NATS request-reply in the taxrequests phase, by as many clients as the first concurrency (ten times as many echoes)")
+	plexOrders := fs.Int("plex-orders", 10000, "sales orders in the Plex sandbox of the plexpoll phase")
+	plexCustomers := fs.Int("plex-customers", 500, "customers those orders belong to (each costs two calls when read)")
 	memOrders := fs.String("mem-orders", "1000,10000", "open-order checkpoints of the memory phase (cumulative; e.g. 10000,100000)")
 	uniqueAddr := fs.Bool("mem-unique-addresses", true, "give every order of the memory phase its own delivery address (false: all share one)")
 	phases := fs.String("phases", strings.Join(allPhases, ","), "phases to run: "+strings.Join(allPhases, ","))
@@ -203,6 +209,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	cfg.Lifecycles, cfg.LatencyLifecycles = scaled(*lifecycles), scaled(*latLC)
 	cfg.SlowLifecycles, cfg.CallsLifecycles = scaled(*slowLC), scaled(*callsLC)
 	cfg.TaxRequests = scaled(*taxReqs)
+	cfg.PlexOrders, cfg.PlexCustomers = scaled(*plexOrders), scaled(*plexCustomers)
 	prev := 0
 	for i, n := range cfg.MemOrders {
 		cfg.MemOrders[i] = scaled(n)
@@ -346,6 +353,16 @@ func printTable(out io.Writer, rep *Report) {
 			fmt.Sprintf("%.0f req/s", q.RequestsPerSecond),
 			fmt.Sprintf("p50 %.2f ms, p99 %.2f ms; %.2f of the bus's echo: %.0f req/s, p50 %.2f ms, p99 %.2f ms; %d requests of %d B each, %d clients in a closed loop; %.3f ms CPU per QUOTE (sandbox apart), %.3f per echo",
 				q.P50, q.P99, x.RatioToEcho, e.RequestsPerSecond, e.P50, e.P99, q.Requests, x.RequestSize, x.Concurrency, q.CPUPerRequestMS, e.CPUPerRequestMS))
+	}
+	if x := rep.PlexPoll; x != nil {
+		for _, c := range []struct {
+			name string
+			c    plexCycle
+		}{{"first (all new)", x.First}, {"second (unchanged, customers reused)", x.Second}} {
+			row("7", fmt.Sprintf("Plex poll cycle over %d sales orders of %d customers: %s", x.Orders, x.Customers, c.name), "1",
+				fmt.Sprintf("%.2fs", c.c.Seconds),
+				fmt.Sprintf("%d Plex calls = %.2f min of the 200 calls/min budget; %d events published", c.c.Calls, c.c.BudgetMinutes, c.c.Published))
+		}
 	}
 	if mem := rep.Memory; mem != nil {
 		for _, p := range mem.Points {

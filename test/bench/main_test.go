@@ -35,7 +35,7 @@ func TestSmoke(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "bench.json")
 	args := []string{"-concurrency", "4", "-lifecycles", "60", "-latency-lifecycles", "12",
-		"-latency", "20ms", "-slow-lifecycles", "12", "-calls-lifecycles", "2", "-tax-requests", "40", "-mem-orders", "30", "-rounds", "2", "-json", out}
+		"-latency", "20ms", "-slow-lifecycles", "12", "-calls-lifecycles", "2", "-tax-requests", "40", "-plex-orders", "200", "-plex-customers", "10", "-mem-orders", "30", "-rounds", "2", "-json", out}
 	ncpu := 0
 	if runtime.GOOS == "linux" {
 		ncpu = runtime.NumCPU() // every CPU: limitCPUs runs, and nothing slows down
@@ -111,6 +111,13 @@ func TestSmoke(t *testing.T) {
 	}
 	if !strings.Contains(table.String(), "Order Administration QUOTE over NATS request-reply") || !strings.Contains(table.String(), "of the bus's echo") {
 		t.Errorf("table lacks the tax requests row:\n%s", table.String())
+	}
+	if x := back.PlexPoll; x == nil || x.First.Published != x.Orders || x.First.Calls != 2+2*x.Customers ||
+		x.Second.Published != 0 || x.Second.Calls != 2 || x.First.BudgetMinutes <= 0 {
+		t.Errorf("plex poll: %+v, want every order published by the first cycle, none by the second, which reads no customer", x)
+	}
+	if !strings.Contains(table.String(), "Plex poll cycle over") {
+		t.Errorf("table lacks the Plex poll rows:\n%s", table.String())
 	}
 	if back.Memory == nil || len(back.Memory.Points) != 2 || back.Memory.Points[1].OpenOrders != 30 {
 		t.Errorf("memory points: %+v", back.Memory)
