@@ -45,7 +45,7 @@ func TestFaultHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, WithForceTimeoutDelay(10 * time.Millisecond))
+			e := newEnv(t, WithForceTimeoutDelay(10*time.Millisecond))
 			r := e.callHeaders("POST", "/api/v2/transactions/createoradjust",
 				map[string]any{"createTransactionModel": invoice("F1", "SalesInvoice", true, "98101")}, tt.headers)
 			if r.status != tt.wantStatus {

@@ -99,8 +99,8 @@ type Config struct {
 	// two calls per customer.
 	PlexReferenceMaxAge  time.Duration `envconfig:"PLEX_REFERENCE_MAX_AGE" default:"10m" desc:"how long a poll may reuse a customer or supplier (addresses, exemption, tax code) read by an earlier one; a change to them is seen this late at most (changes to orders are seen at the next poll); 0: read them every poll"`
 	PlexMaxCallsPerCycle int           `envconfig:"PLEX_MAX_CALLS_PER_CYCLE" default:"150" desc:"Plex calls one poll may make, leaving the rest of TAXBRIDGE_PLEX_BUDGET to the write-back; orders whose customer was never read wait for the next poll; 0: no cap"`
-	PlexWriteback             bool          `envconfig:"PLEX_WRITEBACK" default:"true" desc:"write the calculated tax back to the Plex order"`
-	PlexAdjustmentType        string        `envconfig:"PLEX_ADJUSTMENT_TYPE" default:"Sales Tax" desc:"type of the price adjustment that carries a sales order's tax in Plex (its description is \"AvaTax <document code>\"); purchase orders get the tax on their lines"`
+	PlexWriteback        bool          `envconfig:"PLEX_WRITEBACK" default:"true" desc:"write the calculated tax back to the Plex order"`
+	PlexAdjustmentType   string        `envconfig:"PLEX_ADJUSTMENT_TYPE" default:"Sales Tax" desc:"type of the price adjustment that carries a sales order's tax in Plex (its description is \"AvaTax <document code>\"); purchase orders get the tax on their lines"`
 
 	// credentialsFromStore: the process reads the credentials store once
 	// NATS is up (CredentialsFromStore), so Load leaves the check of the

@@ -21,8 +21,8 @@ type job struct {
 	// action is what the event asks (events.Inbound.Action): its type,
 	// or the action a Plex event names; a state change is no action.
 	action events.Type
-	rec  *store.Record
-	rev  uint64
+	rec    *store.Record
+	rev    uint64
 	// What came of it, for the outcome.
 	duplicate, unchanged, stale bool
 	taxErrors                   []string // codes of the tax errors published

@@ -7,9 +7,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"sync"
-	"net/http/httptest"
 	"testing"
 	"time"
 
