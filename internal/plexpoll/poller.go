@@ -166,6 +166,7 @@ type Poller struct {
 	src    Source
 	s      settings
 	state  jetstream.KeyValue
+	events jetstream.Stream // the OMS stream, for the last event of an order
 	lease  *lease
 	tracer trace.Tracer
 
@@ -213,12 +214,16 @@ func New(js jetstream.JetStream, src Source, opts ...Option) (*Poller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plexpoll: bucket %s: %w", StateBucket, err)
 	}
+	stream, err := js.Stream(ctx, bus.EventsStream)
+	if err != nil {
+		return nil, fmt.Errorf("plexpoll: stream %s: %w", bus.EventsStream, err)
+	}
 	// The lease runs on the real clock, as the key expires on the server.
 	l, err := newLease(ctx, js, s.holder, s.leaseTTL, s.replicas, time.Now)
 	if err != nil {
 		return nil, err
 	}
-	return &Poller{js: js, src: src, s: s, state: state, lease: l, refs: newRefCache(),
+	return &Poller{js: js, src: src, s: s, state: state, events: stream, lease: l, refs: newRefCache(),
 		tracer: s.tp.Tracer("github.com/taxbridge/taxbridge/internal/plexpoll")}, nil
 }
 
@@ -499,17 +504,37 @@ func (p *Poller) publishIfChanged(ctx context.Context, c *Cycle, ev events.Order
 		return nil
 	}
 	c.Changed++
-	ev.OrderVersion = 1
-	var rev uint64
-	if old != nil {
-		ev.OrderVersion, rev = old.Version+1, old.rev
-	}
-	ev.Plex.Fingerprint = fp
-	id := EventID(orderID, ev.OrderVersion, fp)
 	t := events.PlexSalesOrderChanged
 	if ev.Plex.Kind == events.PlexPurchaseOrder {
 		t = events.PlexPurchaseOrderChanged
 	}
+	var rev uint64
+	if old != nil {
+		ev.OrderVersion, rev = old.Version, old.rev
+	}
+	// An event published after the state was last stored (a crash in
+	// between, or a state that could not be read) holds a version the
+	// worker has applied: the same change again is that event again, and
+	// another change must go above it, or the worker drops it as stale.
+	last, err := p.lastPublished(ctx, t, orderID)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.Failed++
+		p.s.log.Warn("plex poller: order skipped this cycle", "order", orderID, "err", err)
+		return nil
+	}
+	switch {
+	case last != nil && last.Version > ev.OrderVersion && last.Fingerprint == fp:
+		ev.OrderVersion = last.Version
+	case last != nil && last.Version > ev.OrderVersion:
+		ev.OrderVersion = last.Version + 1
+	default:
+		ev.OrderVersion++
+	}
+	ev.Plex.Fingerprint = fp
+	id := EventID(orderID, ev.OrderVersion, fp)
 	env, err := events.New(id, EventSource, t, orderID, p.s.now(), ev)
 	if err != nil {
 		c.Failed++
@@ -557,6 +582,30 @@ func (p *Poller) publishIfChanged(ctx context.Context, c *Cycle, ev events.Order
 		p.s.log.Warn("plex poller: state not stored; the event is republished next cycle", "order", orderID, "event", id, "err", err)
 	}
 	return nil
+}
+
+// lastPublished reads the version and fingerprint of the newest event of
+// the order in the stream; nil when there is none.
+func (p *Poller) lastPublished(ctx context.Context, t events.Type, orderID string) (*record, error) {
+	m, err := p.events.GetLastMsgForSubject(ctx, bus.EventSubject(t, orderID))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("plexpoll: read the last event of %s: %w", orderID, err)
+	}
+	var env struct {
+		Data struct {
+			OrderVersion int64 `json:"order_version"`
+			Plex         struct {
+				Fingerprint string `json:"fingerprint"`
+			} `json:"plex"`
+		} `json:"data"`
+	}
+	if err := fastjson.Unmarshal(m.Data, &env); err != nil {
+		return nil, fmt.Errorf("plexpoll: decode the last event of %s (%s #%d): %w", orderID, bus.EventsStream, m.Sequence, err)
+	}
+	return &record{Version: env.Data.OrderVersion, Fingerprint: env.Data.Plex.Fingerprint}, nil
 }
 
 // EventID is the id of the event announcing version v of an order with
