@@ -50,7 +50,11 @@
 // stays). The KV bucket plex_orders holds per order (key bus.Token(order
 // id)) the fingerprint and version of the last event published. An order
 // whose fingerprint equals the stored one is skipped; otherwise its
-// version is the stored version + 1 (1 for a new order), the event is
+// version is one above the stored version and above the version of the
+// order's last event in the stream (which a poller that died before
+// storing may have published: the worker would take a change under that
+// version for stale), or that event's version when it carries the same
+// fingerprint (the same event again); the event is
 // published and acknowledged, and only then is the new fingerprint and
 // version stored, with a revision check. Versions increase with every
 // change the poller sees, which is what the worker's order_version
