@@ -37,23 +37,26 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("plex-sandbox", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8087", "listen address")
 	seedFile := fs.String("seed", "", "JSON file of seed data (empty: no data)")
-	var o plexsim.Options
-	fs.StringVar(&o.APIKey, "api-key", plexsim.DefaultAPIKey, "the API key the sandbox accepts")
-	fs.StringVar(&o.TenantID, "tenant", "", "the only tenant id accepted in the tenant header (empty: any)")
-	fs.StringVar(&o.OAuthClientID, "oauth-client-id", "", "require OAuth bearer tokens from POST /oauth/token for this client id")
-	fs.StringVar(&o.OAuthClientSecret, "oauth-client-secret", "", "the client secret of -oauth-client-id")
-	fs.IntVar(&o.Budget, "budget", plexsim.DefaultBudget, "calls per key per -budget-window before 429 (negative: unlimited)")
-	fs.DurationVar(&o.BudgetWindow, "budget-window", time.Minute, "window of -budget")
-	fs.Float64Var(&o.Faults.ErrorRate, "error-rate", 0, "share (0..1) of calls answered 500 or 503")
-	fs.Float64Var(&o.Faults.TooManyRequestsRate, "429-rate", 0, "share (0..1) of calls refused with 429")
-	fs.DurationVar(&o.Faults.RetryAfter, "retry-after", 0, "Retry-After of an injected 429 (default 1s)")
-	fs.DurationVar(&o.Faults.Latency, "latency", 0, "latency added to every call")
-	fs.DurationVar(&o.Faults.LatencyJitter, "latency-jitter", 0, "extra uniform random latency, 0..this")
-	fs.Uint64Var(&o.Faults.Seed, "fault-seed", 0, "random seed of the fault injection (0 = from the clock)")
+	apiKey := fs.String("api-key", plexsim.DefaultAPIKey, "the API key the sandbox accepts")
+	tenant := fs.String("tenant", "", "the only tenant id accepted in the tenant header (empty: any)")
+	clientID := fs.String("oauth-client-id", "", "require OAuth bearer tokens from POST /oauth/token for this client id")
+	clientSecret := fs.String("oauth-client-secret", "", "the client secret of -oauth-client-id")
+	budget := fs.Int("budget", plexsim.DefaultBudget, "calls per key per -budget-window before 429 (negative: unlimited)")
+	budgetWindow := fs.Duration("budget-window", time.Minute, "window of -budget")
+	var f plexsim.Faults
+	fs.Float64Var(&f.ErrorRate, "error-rate", 0, "share (0..1) of calls answered 500 or 503")
+	fs.Float64Var(&f.TooManyRequestsRate, "429-rate", 0, "share (0..1) of calls refused with 429")
+	fs.DurationVar(&f.RetryAfter, "retry-after", 0, "Retry-After of an injected 429 (default 1s)")
+	fs.DurationVar(&f.Latency, "latency", 0, "latency added to every call")
+	fs.DurationVar(&f.LatencyJitter, "latency-jitter", 0, "extra uniform random latency, 0..this")
+	fs.Uint64Var(&f.Seed, "fault-seed", 0, "random seed of the fault injection (0 = from the clock)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	sb, err := newSandbox(o, *seedFile)
+	sb, err := newSandbox(*seedFile,
+		plexsim.WithAPIKey(*apiKey), plexsim.WithTenant(*tenant),
+		plexsim.WithOAuth(*clientID, *clientSecret),
+		plexsim.WithBudget(*budget, *budgetWindow), plexsim.WithFaults(f))
 	if err != nil {
 		return err
 	}
@@ -78,9 +81,9 @@ func run(args []string) error {
 	return nil
 }
 
-// newSandbox builds the sandbox and loads the seed file, if any.
-func newSandbox(o plexsim.Options, seedFile string) (*plexsim.Sandbox, error) {
-	sb := plexsim.New(o)
+// newSandbox builds the sandbox with opts and loads the seed file, if any.
+func newSandbox(seedFile string, opts ...plexsim.Option) (*plexsim.Sandbox, error) {
+	sb := plexsim.New(opts...)
 	if seedFile == "" {
 		return sb, nil
 	}

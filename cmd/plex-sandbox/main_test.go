@@ -13,7 +13,7 @@ import (
 
 // TestSeedFile serves the example seed file and reads it back with the client.
 func TestSeedFile(t *testing.T) {
-	sb, err := newSandbox(plexsim.Options{APIKey: "k-1234"}, "testdata/seed.json")
+	sb, err := newSandbox("testdata/seed.json", plexsim.WithAPIKey("k-1234"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +51,10 @@ func TestSeedFile(t *testing.T) {
 func TestBadSeedFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(p, []byte(`{"salesOrder": []}`), 0o600)
-	if _, err := newSandbox(plexsim.Options{}, p); err == nil {
+	if _, err := newSandbox(p); err == nil {
 		t.Fatal("an unknown field was accepted")
 	}
-	if _, err := newSandbox(plexsim.Options{}, filepath.Join(t.TempDir(), "missing.json")); err == nil {
+	if _, err := newSandbox(filepath.Join(t.TempDir(), "missing.json")); err == nil {
 		t.Fatal("a missing file was accepted")
 	}
 	if err := run([]string{"-no-such-flag"}); err == nil {

@@ -35,7 +35,7 @@ func StartPlexSandbox() (*PlexSandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo Plex sandbox: %w", err)
 	}
-	sb := plexsim.New(plexsim.Options{})
+	sb := plexsim.New()
 	p := &PlexSandbox{Sandbox: sb, URL: "http://" + ln.Addr().String(),
 		srv: &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}}
 	go func() { _ = p.srv.Serve(ln) }()

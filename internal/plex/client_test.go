@@ -54,12 +54,9 @@ func seed() plexsim.Seed {
 // fastRetry keeps retry tests quick while still exercising backoff.
 var fastRetry = plex.RetryPolicy{MaxAttempts: 6, InitialBackoff: 5 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, MaxElapsed: 10 * time.Second}
 
-func setup(t *testing.T, o plexsim.Options, opts ...plex.Option) (*plex.Client, *plexsim.Sandbox, *httptest.Server) {
+func setup(t *testing.T, sim []plexsim.Option, opts ...plex.Option) (*plex.Client, *plexsim.Sandbox, *httptest.Server) {
 	t.Helper()
-	if o.APIKey == "" {
-		o.APIKey = testKey
-	}
-	sb := plexsim.New(o)
+	sb := plexsim.New(append([]plexsim.Option{plexsim.WithAPIKey(testKey)}, sim...)...)
 	if err := sb.Load(seed()); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +72,7 @@ func setup(t *testing.T, o plexsim.Options, opts ...plex.Option) (*plex.Client, 
 }
 
 func TestResources(t *testing.T) {
-	c, _, _ := setup(t, plexsim.Options{TenantID: "T-1"})
+	c, _, _ := setup(t, []plexsim.Option{plexsim.WithTenant("T-1")})
 	ctx := context.Background()
 	tests := []struct {
 		name  string
@@ -150,7 +147,7 @@ func TestResources(t *testing.T) {
 }
 
 func TestDateWireFormat(t *testing.T) {
-	_, _, srv := setup(t, plexsim.Options{})
+	_, _, srv := setup(t, nil)
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/sales/v1/orders/SO-1", nil)
 	req.Header.Set(plex.HeaderAPIKey, testKey)
 	resp, err := http.DefaultClient.Do(req)
@@ -181,7 +178,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sb := plexsim.New(plexsim.Options{APIKey: testKey, TenantID: "T-1"})
+			sb := plexsim.New(plexsim.WithAPIKey(testKey), plexsim.WithTenant("T-1"))
 			sb.Load(seed())
 			srv := httptest.NewServer(sb)
 			defer srv.Close()
@@ -243,7 +240,7 @@ func TestRetries(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, sb, _ := setup(t, plexsim.Options{Faults: tc.faults}, plex.WithRetry(plex.RetryPolicy{MaxAttempts: 30, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}))
+			c, sb, _ := setup(t, []plexsim.Option{plexsim.WithFaults(tc.faults)}, plex.WithRetry(plex.RetryPolicy{MaxAttempts: 30, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}))
 			for i := 0; i < 20; i++ {
 				if _, err := c.GetSalesOrder(context.Background(), "SO-1"); err != nil {
 					t.Fatal(err)
@@ -286,7 +283,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 }
 
 func TestRetryLimits(t *testing.T) {
-	c, sb, _ := setup(t, plexsim.Options{Faults: plexsim.Faults{ErrorRate: 1, Seed: 3}})
+	c, sb, _ := setup(t, []plexsim.Option{plexsim.WithFaults(plexsim.Faults{ErrorRate: 1, Seed: 3})})
 	_, err := c.GetSalesOrder(context.Background(), "SO-1")
 	var pe *plex.Error
 	if !errors.As(err, &pe) || !pe.Temporary() {
@@ -307,7 +304,7 @@ func TestRetryLimits(t *testing.T) {
 
 func TestBudget(t *testing.T) {
 	const n, window = 100, 500 * time.Millisecond
-	c, sb, _ := setup(t, plexsim.Options{Budget: n, BudgetWindow: window},
+	c, sb, _ := setup(t, []plexsim.Option{plexsim.WithBudget(n, window)},
 		plex.WithBudget(n, window), plex.WithRetry(plex.RetryPolicy{MaxAttempts: 1}))
 	start := time.Now()
 	for i := 0; i < 250; i++ {
@@ -324,7 +321,7 @@ func TestBudget(t *testing.T) {
 }
 
 func TestSandboxBudget(t *testing.T) {
-	c, sb, _ := setup(t, plexsim.Options{Budget: 5, BudgetWindow: time.Hour}, plex.WithBudget(-1, 0), plex.WithRetry(plex.RetryPolicy{MaxAttempts: 1}))
+	c, sb, _ := setup(t, []plexsim.Option{plexsim.WithBudget(5, time.Hour)}, plex.WithBudget(-1, 0), plex.WithRetry(plex.RetryPolicy{MaxAttempts: 1}))
 	for i := 0; i < 5; i++ {
 		if _, err := c.GetSupplier(context.Background(), "S-1"); err != nil {
 			t.Fatal(err)
@@ -341,7 +338,7 @@ func TestSandboxBudget(t *testing.T) {
 }
 
 func TestWriteBackIdempotent(t *testing.T) {
-	c, sb, _ := setup(t, plexsim.Options{})
+	c, sb, _ := setup(t, nil)
 	ctx := context.Background()
 	in := plex.PriceAdjustmentInput{Type: "SalesTax", Description: "AvaTax SO-1", Amount: dec("4.44")}
 	first, err := c.PutPriceAdjustment(ctx, "SO-1", in)
@@ -386,7 +383,7 @@ func TestWriteBackIdempotent(t *testing.T) {
 }
 
 func TestSupplierNotFound(t *testing.T) {
-	c, _, _ := setup(t, plexsim.Options{})
+	c, _, _ := setup(t, nil)
 	ctx := context.Background()
 	if _, err := c.GetSupplierPurchasingDefaults(ctx, "S-2"); !plex.IsNotFound(err) {
 		t.Fatalf("a supplier without defaults: err = %v", err)
@@ -402,7 +399,7 @@ func TestSupplierNotFound(t *testing.T) {
 func TestPurchaseOrderLineTax(t *testing.T) {
 	var bodies []string
 	var mu sync.Mutex
-	c, sb, _ := setup(t, plexsim.Options{}, plex.WithHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	c, sb, _ := setup(t, nil, plex.WithHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if r.Body != nil {
 			var b bytes.Buffer
 			b.ReadFrom(r.Body)
@@ -465,7 +462,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 func TestOAuth(t *testing.T) {
 	const secret = "oauth-secret-5a4b3c"
-	sb := plexsim.New(plexsim.Options{APIKey: testKey, OAuthClientID: "client-1", OAuthClientSecret: secret})
+	sb := plexsim.New(plexsim.WithAPIKey(testKey), plexsim.WithOAuth("client-1", secret))
 	sb.Load(seed())
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
@@ -513,7 +510,7 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 }
 
 func TestContextCancelled(t *testing.T) {
-	c, _, _ := setup(t, plexsim.Options{Faults: plexsim.Faults{Latency: 2 * time.Second}})
+	c, _, _ := setup(t, []plexsim.Option{plexsim.WithFaults(plexsim.Faults{Latency: 2 * time.Second})})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -523,7 +520,7 @@ func TestContextCancelled(t *testing.T) {
 }
 
 func TestBudgetWaitPastDeadline(t *testing.T) {
-	c, sb, _ := setup(t, plexsim.Options{}, plex.WithBudget(1, time.Hour))
+	c, sb, _ := setup(t, nil, plex.WithBudget(1, time.Hour))
 	if _, err := c.GetSupplier(context.Background(), "S-1"); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ type env struct {
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func newEnv(t *testing.T, o plexsim.Options) *env {
+func newEnv(t *testing.T, opts ...plexsim.Option) *env {
 	t.Helper()
 	emb, err := bus.StartEmbedded(t.TempDir(), "")
 	if err != nil {
@@ -48,10 +48,7 @@ func newEnv(t *testing.T, o plexsim.Options) *env {
 	if _, err := bus.Provision(context.Background(), js, bus.DefaultTopology); err != nil {
 		t.Fatal(err)
 	}
-	if o.Budget == 0 {
-		o.Budget = -1
-	}
-	sb := plexsim.New(o)
+	sb := plexsim.New(append([]plexsim.Option{plexsim.WithBudget(-1, 0)}, opts...)...)
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	c, err := plex.New(srv.URL, plex.Credentials{APIKey: plexsim.DefaultAPIKey}, plex.WithBudget(0, 0),
@@ -156,7 +153,7 @@ func poll(t *testing.T, p *plexpoll.Poller) plexpoll.Cycle {
 }
 
 func TestCyclePublishesChangesOnly(t *testing.T) {
-	e := newEnv(t, plexsim.Options{})
+	e := newEnv(t)
 	e.seed(t, 6, 2)
 	p := e.poller(t)
 	c := poll(t, p)
@@ -218,7 +215,7 @@ func TestCyclePublishesChangesOnly(t *testing.T) {
 }
 
 func TestCorrectedCustomerAddressRepublishes(t *testing.T) {
-	e := newEnv(t, plexsim.Options{})
+	e := newEnv(t)
 	e.seed(t, 4, 2)
 	p := e.poller(t)
 	poll(t, p)
@@ -236,7 +233,7 @@ func TestCorrectedCustomerAddressRepublishes(t *testing.T) {
 }
 
 func TestCrashBeforeStoreRepublishesTheSameEvent(t *testing.T) {
-	e := newEnv(t, plexsim.Options{})
+	e := newEnv(t)
 	e.seed(t, 3, 1)
 	p := e.poller(t)
 	crash := errors.New("crash")
@@ -280,7 +277,7 @@ func TestCrashBeforeStoreRepublishesTheSameEvent(t *testing.T) {
 }
 
 func TestFailedOrderIsRetriedNextCycle(t *testing.T) {
-	e := newEnv(t, plexsim.Options{})
+	e := newEnv(t)
 	e.seed(t, 4, 2)
 	e.sb.PutSalesOrder(salesOrder(9, "C-404"))
 	e.sb.PutSalesOrder(salesOrder(10, "C-404"))
@@ -298,7 +295,7 @@ func TestFailedOrderIsRetriedNextCycle(t *testing.T) {
 }
 
 func TestPollerLeaseOnlyOneLeader(t *testing.T) {
-	e := newEnv(t, plexsim.Options{})
+	e := newEnv(t)
 	e.seed(t, 2, 1)
 	const ttl = 2 * time.Second
 	a := e.poller(t, plexpoll.WithHolder("a"), plexpoll.WithLeaseTTL(ttl), plexpoll.WithInterval(100*time.Millisecond))
@@ -341,7 +338,7 @@ func TestPollerLeaseOnlyOneLeader(t *testing.T) {
 }
 
 func TestReleaseOnShutdownHandsOverAtOnce(t *testing.T) {
-	e := newEnv(t, plexsim.Options{})
+	e := newEnv(t)
 	e.seed(t, 1, 1)
 	const ttl = 3 * time.Second
 	a := e.poller(t, plexpoll.WithHolder("a"), plexpoll.WithLeaseTTL(ttl))
@@ -367,7 +364,7 @@ func TestReleaseOnShutdownHandsOverAtOnce(t *testing.T) {
 func TestPollerStopsPublishingWhenTheLeaseIsLost(t *testing.T) {
 	// Each order's customer read takes ~20ms: a cycle of 150 orders lasts
 	// ~6s, during which the lease is taken away.
-	e := newEnv(t, plexsim.Options{Faults: plexsim.Faults{Latency: 10 * time.Millisecond}})
+	e := newEnv(t, plexsim.WithFaults(plexsim.Faults{Latency: 10 * time.Millisecond}))
 	e.seed(t, 150, 150)
 	const ttl = 900 * time.Millisecond
 	p := e.poller(t, plexpoll.WithHolder("a"), plexpoll.WithLeaseTTL(ttl))
@@ -413,7 +410,7 @@ func TestPollerStopsPublishingWhenTheLeaseIsLost(t *testing.T) {
 }
 
 func TestPollerStopsPublishingWhenItCannotRenew(t *testing.T) {
-	e := newEnv(t, plexsim.Options{Faults: plexsim.Faults{Latency: 10 * time.Millisecond}})
+	e := newEnv(t, plexsim.WithFaults(plexsim.Faults{Latency: 10 * time.Millisecond}))
 	e.seed(t, 150, 150)
 	const ttl = 900 * time.Millisecond
 	a := e.poller(t, plexpoll.WithHolder("a"), plexpoll.WithLeaseTTL(ttl))
@@ -478,7 +475,7 @@ func (c *fakeClock) Add(d time.Duration) {
 }
 
 func TestReferenceMaxAgeSavesCalls(t *testing.T) {
-	e := newEnv(t, plexsim.Options{})
+	e := newEnv(t)
 	e.seed(t, 6, 2)
 	clock := &fakeClock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	p := e.poller(t, plexpoll.WithReferenceMaxAge(time.Hour), plexpoll.WithClock(clock.Now))
@@ -512,7 +509,7 @@ func TestReferenceMaxAgeSavesCalls(t *testing.T) {
 }
 
 func TestMaxCallsPerCycleDefersAndUsesEarlierReads(t *testing.T) {
-	e := newEnv(t, plexsim.Options{})
+	e := newEnv(t)
 	e.seed(t, 6, 6) // 6 customers, 1 supplier
 	p := e.poller(t, plexpoll.WithMaxCallsPerCycle(6))
 	// 2 lists + 2 customers = 6: SO-0 and SO-1 now, the rest deferred.
@@ -539,7 +536,7 @@ func TestMaxCallsPerCycleDefersAndUsesEarlierReads(t *testing.T) {
 }
 
 func TestRunGivesUpAStolenLeaseAndTakesItBackWhenFree(t *testing.T) {
-	e := newEnv(t, plexsim.Options{})
+	e := newEnv(t)
 	e.seed(t, 2, 1)
 	const ttl = 1200 * time.Millisecond
 	a := e.poller(t, plexpoll.WithHolder("a"), plexpoll.WithLeaseTTL(ttl), plexpoll.WithInterval(50*time.Millisecond))

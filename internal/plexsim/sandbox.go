@@ -23,39 +23,63 @@ import (
 	"github.com/taxbridge/taxbridge/internal/plex"
 )
 
-// Defaults of Options.
+// Defaults of New.
 const (
 	DefaultAPIKey = "sandbox-plex-api-key"
 	DefaultBudget = plex.DefaultBudget
 )
 
-// Options configures a Sandbox.
-type Options struct {
-	// APIKey is the key the sandbox accepts (default DefaultAPIKey).
-	APIKey string
-	// TenantID, when set, is the only tenant accepted in the tenant
-	// header; another tenant gets 403. An absent header is the default tenant.
-	TenantID string
-	// OAuthClientID and OAuthClientSecret, when set, make the sandbox
-	// serve POST /oauth/token (client-credentials grant) and require its
-	// bearer token on every API call, besides the key.
+// settings are what the Options of New set on a Sandbox.
+type settings struct {
+	APIKey                           string
+	TenantID                         string
 	OAuthClientID, OAuthClientSecret string
-	// TokenTTL is the lifetime of an issued token (default 1h).
-	TokenTTL time.Duration
-	// Budget is the number of calls one key may make per BudgetWindow
-	// (default 200 per minute, as Plex); past it the sandbox answers 429
-	// with Retry-After. Negative: unlimited.
-	Budget       int
-	BudgetWindow time.Duration
-	// Faults injects failures; the zero value injects none.
-	Faults Faults
-	// Now is the clock (default time.Now), for dates on adjustments.
-	Now func() time.Time
+	TokenTTL                         time.Duration
+	Budget                           int
+	BudgetWindow                     time.Duration
+	Faults                           Faults
+	Now                              func() time.Time
 }
+
+// Option configures a Sandbox.
+type Option func(*settings)
+
+// WithAPIKey sets the key the sandbox accepts (default DefaultAPIKey; an
+// empty key keeps the default).
+func WithAPIKey(key string) Option { return func(s *settings) { s.APIKey = key } }
+
+// WithTenant makes tenantID the only tenant accepted in the tenant header;
+// another tenant gets 403. An absent header is the default tenant. Empty
+// (the default): any tenant.
+func WithTenant(tenantID string) Option { return func(s *settings) { s.TenantID = tenantID } }
+
+// WithOAuth makes the sandbox serve POST /oauth/token (client-credentials
+// grant) for clientID and secret, and require its bearer token on every
+// API call, besides the key. An empty clientID: no OAuth (the default).
+func WithOAuth(clientID, secret string) Option {
+	return func(s *settings) { s.OAuthClientID, s.OAuthClientSecret = clientID, secret }
+}
+
+// WithTokenTTL sets the lifetime of an issued OAuth token (default 1h).
+func WithTokenTTL(d time.Duration) Option { return func(s *settings) { s.TokenTTL = d } }
+
+// WithBudget sets the number of calls n one key may make per window
+// (default DefaultBudget per minute, as Plex); past it the sandbox answers
+// 429 with Retry-After. n = 0 keeps the default budget, a negative n means
+// unlimited; a window <= 0 is a minute.
+func WithBudget(n int, window time.Duration) Option {
+	return func(s *settings) { s.Budget, s.BudgetWindow = n, window }
+}
+
+// WithFaults injects failures (default none); SetFaults changes them later.
+func WithFaults(f Faults) Option { return func(s *settings) { s.Faults = f } }
+
+// WithClock sets the clock, for dates on adjustments (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *settings) { s.Now = now } }
 
 // Sandbox is the Plex Connect emulator. It is safe for concurrent use.
 type Sandbox struct {
-	opts Options
+	opts settings
 	mux  *http.ServeMux
 
 	mu          sync.Mutex
@@ -96,8 +120,12 @@ type Stats struct {
 // Writes returns the number of accepted writes, changed or not.
 func (st Stats) Writes() int { return st.WritesChanged + st.WritesUnchanged }
 
-// New returns a sandbox with no data.
-func New(o Options) *Sandbox {
+// New returns a sandbox with no data, configured by options.
+func New(options ...Option) *Sandbox {
+	var o settings
+	for _, opt := range options {
+		opt(&o)
+	}
 	if o.APIKey == "" {
 		o.APIKey = DefaultAPIKey
 	}

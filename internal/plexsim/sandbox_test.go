@@ -36,7 +36,7 @@ func do(t *testing.T, h http.Handler, method, path, body string, hdr map[string]
 }
 
 func TestWire(t *testing.T) {
-	sb := plexsim.New(plexsim.Options{TenantID: "T-1"})
+	sb := plexsim.New(plexsim.WithTenant("T-1"))
 	sb.PutSalesOrder(plex.SalesOrder{ID: "SO-1", OrderDate: time.Date(2026, 11, 2, 10, 0, 0, 5, time.FixedZone("CET", 3600))})
 	sb.PutPurchaseOrder(plex.PurchaseOrder{ID: "PO-1", Lines: []plex.PurchaseOrderLine{{ID: "PL-1"}}})
 	sb.PutSupplier(plex.Supplier{ID: "S-1"})
@@ -102,7 +102,7 @@ func TestWire(t *testing.T) {
 }
 
 func TestBudgetWindow(t *testing.T) {
-	sb := plexsim.New(plexsim.Options{Budget: 3, BudgetWindow: 100 * time.Millisecond})
+	sb := plexsim.New(plexsim.WithBudget(3, 100*time.Millisecond))
 	for i := range 4 {
 		resp, _ := do(t, sb, "GET", "/sales/v1/orders", "", nil)
 		if want := map[bool]int{true: 429, false: 200}[i == 3]; resp.StatusCode != want {
@@ -116,7 +116,7 @@ func TestBudgetWindow(t *testing.T) {
 }
 
 func TestLatencyHeader(t *testing.T) {
-	sb := plexsim.New(plexsim.Options{})
+	sb := plexsim.New()
 	start := time.Now()
 	do(t, sb, "GET", "/sales/v1/orders", "", map[string]string{plexsim.HeaderLatency: "60ms"})
 	if time.Since(start) < 60*time.Millisecond {

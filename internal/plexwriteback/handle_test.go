@@ -104,7 +104,7 @@ func TestLostSwap(t *testing.T) {
 		{"this is newer", delivered(2, "5", 20), delivered(1, "4.44", 10), OutcomeWritten, 2, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sb := plexsim.New(plexsim.Options{APIKey: "k-123456", Budget: -1})
+			sb := plexsim.New(plexsim.WithAPIKey("k-123456"), plexsim.WithBudget(-1, 0))
 			sb.PutSalesOrder(plex.SalesOrder{ID: "SO-1"})
 			srv := httptest.NewServer(sb)
 			defer srv.Close()

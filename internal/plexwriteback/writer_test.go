@@ -79,7 +79,7 @@ func newEnv(t *testing.T) *env {
 	if _, err := bus.Provision(ctx, js, bus.DefaultTopology); err != nil {
 		t.Fatal(err)
 	}
-	sb := plexsim.New(plexsim.Options{APIKey: testKey, Budget: -1})
+	sb := plexsim.New(plexsim.WithAPIKey(testKey), plexsim.WithBudget(-1, 0))
 	sb.PutSalesOrder(plex.SalesOrder{ID: "SO-1", Number: "10001", CustomerID: "C-1",
 		Lines: []plex.SalesOrderLine{{ID: "L-1", LineNumber: 1, Quantity: dec("1"), UnitPrice: dec("100"), Amount: dec("100")}}})
 	sb.PutPurchaseOrder(plex.PurchaseOrder{ID: "PO-1", Number: "P-7", SupplierID: "S-1", Lines: []plex.PurchaseOrderLine{

@@ -44,19 +44,19 @@ type plexWorld struct {
 	logs    syncBuffer // every replica's log, at debug level
 }
 
-// newPlexWorld starts the world; opts change the Plex sandbox's options.
-func newPlexWorld(t *testing.T, opts ...func(*plexsim.Options)) *plexWorld {
+// newPlexWorld starts the world with a Plex sandbox accepting the default key.
+func newPlexWorld(t *testing.T) *plexWorld { return newPlexWorldWithKey(t, plexsim.DefaultAPIKey) }
+
+// newPlexWorldWithKey starts the world with a Plex sandbox accepting apiKey.
+func newPlexWorldWithKey(t *testing.T, apiKey string) *plexWorld {
 	t.Helper()
 	emb, err := bus.StartEmbedded(t.TempDir(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(emb.Shutdown)
-	po := plexsim.Options{Budget: -1, APIKey: plexsim.DefaultAPIKey}
-	for _, o := range opts {
-		o(&po)
-	}
-	w := &plexWorld{t: t, emb: emb, avatax: avataxsim.New(), plex: plexsim.New(po), apiKey: po.APIKey}
+	w := &plexWorld{t: t, emb: emb, avatax: avataxsim.New(),
+		plex: plexsim.New(plexsim.WithBudget(-1, 0), plexsim.WithAPIKey(apiKey)), apiKey: apiKey}
 	ava := httptest.NewServer(w.avatax)
 	t.Cleanup(ava.Close)
 	px := httptest.NewServer(w.plex)
@@ -450,7 +450,7 @@ func (b *syncBuffer) String() string {
 // debug level, not in any message of its streams, not in the store.
 func TestPlexCredentialsFromTheStore(t *testing.T) {
 	const canary = "plex-key-canary-7f3a9c"
-	w := newPlexWorld(t, func(o *plexsim.Options) { o.APIKey = canary })
+	w := newPlexWorldWithKey(t, canary)
 	key := make([]byte, secrets.KeySize)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)

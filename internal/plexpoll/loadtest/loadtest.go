@@ -119,7 +119,7 @@ func New(spec Spec, opts ...plexpoll.Option) (_ *Env, err error) {
 			e.Close()
 		}
 	}()
-	e.Sandbox = plexsim.New(plexsim.Options{Budget: -1})
+	e.Sandbox = plexsim.New(plexsim.WithBudget(-1, 0))
 	Seed(e.Sandbox, e.Spec)
 	srv := httptest.NewServer(e.Sandbox)
 	e.close = append(e.close, srv.Close)
