@@ -340,12 +340,12 @@ func (a *App) startTaxService(ctx context.Context, cfg *config.Config, ava avaTa
 		return err
 	}
 	svc, err := taxservice.New(tc, a.avaTaxClient(cfg, ava, avatax.WithDetails()),
-		taxservice.Options{TracerProvider: a.TracerProvider, Logger: a.Log, Audit: a.JS})
+		taxservice.WithTracerProvider(a.TracerProvider), taxservice.WithLogger(a.Log), taxservice.WithAudit(a.JS))
 	if err != nil {
 		a.Log.Warn("Order Administration tax requests are not served", "err", err)
 		return nil
 	}
-	if a.taxMicro, err = svc.Serve(ctx, a.NC, taxservice.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
+	if a.taxMicro, err = svc.Serve(ctx, a.NC, taxservice.WithConcurrency(cfg.Concurrency)); err != nil {
 		return fmt.Errorf("tax request service: %w", err)
 	}
 	a.TaxService = svc

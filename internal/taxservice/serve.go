@@ -59,21 +59,30 @@ func (e *Error) body() ErrorBody {
 	return ErrorBody{Code: e.Code, Field: e.Field, Message: e.Message, Retryable: e.Retryable}
 }
 
-// ServeOptions shape the micro service.
-type ServeOptions struct {
-	// Concurrency bounds the requests answered at once by this replica
-	// (default 32); more wait in the subscription, and other replicas of
-	// the queue group take them meanwhile.
-	Concurrency int
+// serveSettings are what the ServeOption values of Serve set.
+type serveSettings struct {
+	concurrency int
 }
+
+// ServeOption shapes the micro service started by Serve.
+type ServeOption func(*serveSettings)
+
+// WithConcurrency bounds the requests answered at once by this replica
+// (default 32; n <= 0 keeps the default); more wait in the subscription,
+// and other replicas of the queue group take them meanwhile.
+func WithConcurrency(n int) ServeOption { return func(s *serveSettings) { s.concurrency = n } }
 
 // Serve starts the micro service on nc: the endpoint Subject in the queue
 // group QueueGroup, discoverable through $SRV.PING, $SRV.INFO and
 // $SRV.STATS. Requests are answered until ctx ends or the returned
-// service is stopped.
-func (s *Service) Serve(ctx context.Context, nc *nats.Conn, opt ServeOptions) (micro.Service, error) {
-	if opt.Concurrency <= 0 {
-		opt.Concurrency = 32
+// service is stopped. options shape the service.
+func (s *Service) Serve(ctx context.Context, nc *nats.Conn, options ...ServeOption) (micro.Service, error) {
+	var opt serveSettings
+	for _, o := range options {
+		o(&opt)
+	}
+	if opt.concurrency <= 0 {
+		opt.concurrency = 32
 	}
 	svc, err := micro.AddService(nc, micro.Config{
 		Name: ServiceName, Version: ServiceVersion, QueueGroup: QueueGroup,
@@ -82,7 +91,7 @@ func (s *Service) Serve(ctx context.Context, nc *nats.Conn, opt ServeOptions) (m
 	if err != nil {
 		return nil, err
 	}
-	slots := make(chan struct{}, opt.Concurrency)
+	slots := make(chan struct{}, opt.concurrency)
 	handler := func(ctx context.Context, req micro.Request) {
 		// The subscription delivers one message at a time: answer in a
 		// goroutine so that one slow AvaTax call does not hold the others.

@@ -24,21 +24,32 @@ type AvaTax interface {
 	CreateOrAdjust(ctx context.Context, m avatax.CreateOrAdjustTransactionModel) (*avatax.TransactionModel, error)
 }
 
-// Options shape a Service.
-type Options struct {
-	// TracerProvider makes the span of each request (default: the global
-	// one).
-	TracerProvider trace.TracerProvider
-	// Logger receives one record per refused or failed request (default:
-	// discarded).
-	Logger *slog.Logger
-	// Audit receives one record per tax request with its answer, in the
-	// audit trail of the AvaTax exchanges (operation "tax_request", under
-	// the order OA-<company>-<order>); nil records none. The AvaTax
-	// exchanges themselves are recorded by the audit transport of the
-	// client.
-	Audit audit.Publisher
+// settings are what the Options of New set on a Service.
+type settings struct {
+	tracerProvider trace.TracerProvider
+	logger         *slog.Logger
+	audit          audit.Publisher
 }
+
+// Option shapes a Service.
+type Option func(*settings)
+
+// WithTracerProvider sets the provider of the span of each request
+// (default: the global one).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(s *settings) { s.tracerProvider = tp }
+}
+
+// WithLogger sets the logger that receives one record per refused or
+// failed request (default: discarded).
+func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
+
+// WithAudit sets the publisher that receives one record per tax request
+// with its answer, in the audit trail of the AvaTax exchanges (operation
+// "tax_request", under the order OA-<company>-<order>); without it, or
+// with nil, none is recorded. The AvaTax exchanges themselves are recorded
+// by the audit transport of the client.
+func WithAudit(p audit.Publisher) Option { return func(s *settings) { s.audit = p } }
 
 // Service answers tax requests with AvaTax.
 type Service struct {
@@ -52,21 +63,26 @@ type Service struct {
 // instrumentation is the OpenTelemetry scope of the service.
 const instrumentation = "github.com/taxbridge/taxbridge/internal/taxservice"
 
-// New returns a service answering with ava under cfg, which it validates.
+// New returns a service answering with ava under cfg, which it validates,
+// shaped by options.
 // ava must ask AvaTax for the lines' details by jurisdiction: build it
 // with avatax.WithDetails.
-func New(cfg Config, ava AvaTax, opt Options) (*Service, error) {
+func New(cfg Config, ava AvaTax, options ...Option) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("tax service configuration: %w", err)
 	}
-	if opt.TracerProvider == nil {
-		opt.TracerProvider = otel.GetTracerProvider()
+	var opt settings
+	for _, o := range options {
+		o(&opt)
 	}
-	if opt.Logger == nil {
-		opt.Logger = slog.New(slog.DiscardHandler)
+	if opt.tracerProvider == nil {
+		opt.tracerProvider = otel.GetTracerProvider()
 	}
-	return &Service{cfg: &cfg, ava: ava, tracer: opt.TracerProvider.Tracer(instrumentation), log: opt.Logger,
-		audit: opt.Audit}, nil
+	if opt.logger == nil {
+		opt.logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: &cfg, ava: ava, tracer: opt.tracerProvider.Tracer(instrumentation), log: opt.logger,
+		audit: opt.audit}, nil
 }
 
 // Handle answers a raw CWTaxRequest, in one span. A refusal or failure is

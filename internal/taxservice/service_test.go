@@ -30,7 +30,7 @@ func newService(t *testing.T, cfg *Config, url string) *Service {
 	client := avatax.New(url, avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey},
 		avatax.WithDetails(),
 		avatax.WithRetry(avatax.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond, MaxElapsed: 2 * time.Second}))
-	s, err := New(*cfg, client, Options{})
+	s, err := New(*cfg, client)
 	if err != nil {
 		t.Fatal(err)
 	}

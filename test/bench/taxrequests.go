@@ -61,18 +61,18 @@ func (b *bench) taxRequests(ctx context.Context, c, n int) error {
 		return err
 	}
 	defer be.close()
-	opt := taxservice.Options{}
+	var opts []taxservice.Option
 	if b.cfg.Audit {
-		opt.Audit = b.e.js
+		opts = append(opts, taxservice.WithAudit(b.e.js))
 	}
 	svc, err := taxservice.New(taxservice.Config{Default: &taxservice.CompanyConfig{AvaTaxCompany: avataxsim.DefaultCompany}},
-		be.client, opt)
+		be.client, opts...)
 	if err != nil {
 		return fmt.Errorf("tax service: %w", err)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ms1, err := svc.Serve(sctx, b.e.nc, taxservice.ServeOptions{Concurrency: c})
+	ms1, err := svc.Serve(sctx, b.e.nc, taxservice.WithConcurrency(c))
 	if err != nil {
 		return fmt.Errorf("serve the tax service: %w", err)
 	}

@@ -98,12 +98,12 @@ func startTaxService(t *testing.T, avataxURL string) *taxService {
 	client := avatax.New(avataxURL, creds, avatax.WithHTTPClient(&http.Client{Transport: tr}), avatax.WithDetails(),
 		avatax.WithRetry(avatax.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond, MaxElapsed: 2 * time.Second}))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(ts.spans))
-	svc, err := taxservice.New(taxConfig(), client, taxservice.Options{TracerProvider: tp, Audit: js})
+	svc, err := taxservice.New(taxConfig(), client, taxservice.WithTracerProvider(tp), taxservice.WithAudit(js))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts.svc = svc
-	if ts.micro, err = svc.Serve(ctx, nc, taxservice.ServeOptions{}); err != nil {
+	if ts.micro, err = svc.Serve(ctx, nc); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -576,7 +576,7 @@ func TestTaxServiceReplicasShareTheLoad(t *testing.T) {
 	defer nc2.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	second, err := ts.svc.Serve(ctx, nc2, taxservice.ServeOptions{})
+	second, err := ts.svc.Serve(ctx, nc2)
 	if err != nil {
 		t.Fatal(err)
 	}
