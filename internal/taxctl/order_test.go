@@ -14,7 +14,7 @@ import (
 // cannot resolve shows the tax error (code, field, why) under order show,
 // until a corrected event goes through.
 func TestOrderShowNamesWhatToCorrect(t *testing.T) {
-	h := workertest.Start(t, workertest.Options{})
+	h := workertest.Start(t)
 	f := scenario.HomeDelivery("TYPO-1")
 	paid := f.Events[1]
 	var data events.OrderEvent

@@ -107,7 +107,7 @@ func wantContains(t *testing.T, what, text string, wants ...string) {
 // replays a corrected payload from a file and sees it applied, the dead
 // letter gone, and the order's record shown with its documents and history.
 func TestDeadLetterRepairedByReplay(t *testing.T) {
-	h := workertest.Start(t, workertest.Options{})
+	h := workertest.Start(t)
 	f := scenario.Returned("DLQ-1")
 	refund := f.Events[len(f.Events)-1]
 	runInOrder(h, f.OrderID, f.Events[:len(f.Events)-1]...)
@@ -256,8 +256,8 @@ func (f faultyAvaTax) RoundTrip(r *http.Request) (*http.Response, error) {
 // stream's duplicate window and deletes it.
 func TestReplayOfAnEventOutOfDeliveries(t *testing.T) {
 	var down atomic.Bool
-	h := workertest.Start(t, workertest.Options{MaxDeliver: 1, Retry: avatax.RetryPolicy{MaxAttempts: 1},
-		Transport: func(next http.RoundTripper) http.RoundTripper { return faultyAvaTax{next: next, on: &down} }})
+	h := workertest.Start(t, workertest.WithMaxDeliver(1), workertest.WithRetry(avatax.RetryPolicy{MaxAttempts: 1}),
+		workertest.WithTransport(func(next http.RoundTripper) http.RoundTripper { return faultyAvaTax{next: next, on: &down} }))
 	f := scenario.HomeDelivery("EXH-1")
 	commit := f.Events[len(f.Events)-1]
 	runInOrder(h, f.OrderID, f.Events[:len(f.Events)-1]...)

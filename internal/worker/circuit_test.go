@@ -55,10 +55,10 @@ func outageLength(t *testing.T) time.Duration {
 // itself: every order ends as it should, nothing dead-lettered.
 func TestAvaTaxOutageSpendsNoDelivery(t *testing.T) {
 	o := &outage{}
-	h := workertest.Start(t, workertest.Options{MaxDeliver: 3,
-		Retry:     avatax.RetryPolicy{MaxAttempts: 1},
-		Breaker:   circuit.New(circuit.WithFailures(2), circuit.WithPauses(100*time.Millisecond, 500*time.Millisecond)),
-		Transport: func(next http.RoundTripper) http.RoundTripper { o.next = next; return o }})
+	h := workertest.Start(t, workertest.WithMaxDeliver(3),
+		workertest.WithRetry(avatax.RetryPolicy{MaxAttempts: 1}),
+		workertest.WithBreaker(circuit.New(circuit.WithFailures(2), circuit.WithPauses(100*time.Millisecond, 500*time.Millisecond))),
+		workertest.WithTransport(func(next http.RoundTripper) http.RoundTripper { o.next = next; return o }))
 	var flows []scenario.Flow
 	for _, id := range []string{"OUT-1", "OUT-2", "OUT-3", "OUT-4", "OUT-5", "OUT-6"} {
 		flows = append(flows, scenario.HomeDelivery(id))
@@ -130,8 +130,8 @@ func (l *logs) errorsSaying(s string) int {
 // into the dead-letter stream while an operator fixes them.
 func TestBadCredentialsTakeNoEvent(t *testing.T) {
 	l := &logs{}
-	h := workertest.Start(t, workertest.Options{MaxDeliver: 2, LicenseKey: "not-the-key", Logger: slog.New(l),
-		Breaker: circuit.New(circuit.WithPauses(100*time.Millisecond, 200*time.Millisecond))})
+	h := workertest.Start(t, workertest.WithMaxDeliver(2), workertest.WithLicenseKey("not-the-key"), workertest.WithLogger(slog.New(l)),
+		workertest.WithBreaker(circuit.New(circuit.WithPauses(100*time.Millisecond, 200*time.Millisecond))))
 	f := scenario.HomeDelivery("CRED-1")
 	for _, e := range f.Events {
 		h.Publish(e)

@@ -37,9 +37,9 @@ func (u *unavailable) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestDeadLettersAreAnswered(t *testing.T) {
 	u := &unavailable{}
 	u.down.Store(true)
-	h := workertest.Start(t, workertest.Options{MaxDeliver: 2,
-		Retry:     avatax.RetryPolicy{MaxAttempts: 1},
-		Transport: func(next http.RoundTripper) http.RoundTripper { u.next = next; return u }})
+	h := workertest.Start(t, workertest.WithMaxDeliver(2),
+		workertest.WithRetry(avatax.RetryPolicy{MaxAttempts: 1}),
+		workertest.WithTransport(func(next http.RoundTripper) http.RoundTripper { u.next = next; return u }))
 
 	// Invalid: the refund names no return.
 	bad := scenario.Returned("WEB-DL1")
@@ -89,7 +89,7 @@ func TestDeadLettersAreAnswered(t *testing.T) {
 // is dead-lettered as invalid, with a tax_error naming /type, and does
 // nothing to the order.
 func TestEventOnAnotherTypesSubjectIsRefused(t *testing.T) {
-	h := workertest.Start(t, workertest.Options{})
+	h := workertest.Start(t)
 	f := scenario.Returned("WEB-ST")
 	refund := f.Events[len(f.Events)-1]
 	raw, _ := json.Marshal(refund)

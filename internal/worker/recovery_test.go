@@ -139,9 +139,9 @@ func newRig(t *testing.T) *rig {
 	f := &faults{}
 	c := newClock()
 	lease := 30 * time.Second
-	h := workertest.Start(t, workertest.Options{Stopped: true, Now: c.Now, Lease: lease,
-		Retry:     avatax.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond},
-		Transport: func(next http.RoundTripper) http.RoundTripper { f.next = next; return f }})
+	h := workertest.Start(t, workertest.Stopped(), workertest.WithClock(c.Now), workertest.WithLease(lease),
+		workertest.WithRetry(avatax.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond}),
+		workertest.WithTransport(func(next http.RoundTripper) http.RoundTripper { f.next = next; return f }))
 	return &rig{Harness: h, clock: c, faults: f, lease: lease}
 }
 

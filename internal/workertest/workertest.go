@@ -34,36 +34,75 @@ import (
 	"github.com/taxbridge/taxbridge/internal/worker"
 )
 
-// Options shape the harness. The zero value is a running worker on the
+// settings are what the Options of Start and StartWorker set. The zero
+// value is a running worker on the example tax configuration.
+type settings struct {
+	lease       time.Duration
+	maxDeliver  int
+	transport   func(http.RoundTripper) http.RoundTripper
+	retry       avatax.RetryPolicy
+	taxConfig   []byte
+	now         func() time.Time
+	stopped     bool
+	licenseKey  string
+	breaker     *circuit.Breaker
+	logger      *slog.Logger
+	concurrency int
+}
+
+// Option shapes the harness. Without options, Start runs a worker on the
 // example tax configuration.
-type Options struct {
-	// Lease is the worker's intent lease (default: the consumer's AckWait,
-	// 5s here).
-	Lease time.Duration
-	// MaxDeliver is the consumer's delivery limit (default 20).
-	MaxDeliver int
-	// Transport wraps the HTTP transport to the sandbox, e.g. to inject a
-	// fault into one request.
-	Transport func(http.RoundTripper) http.RoundTripper
-	// Retry is the AvaTax client's retry policy (zero: its default).
-	Retry avatax.RetryPolicy
-	// TaxConfig is the tax configuration (default: taxconfig.Example).
-	TaxConfig []byte
-	// Now is the worker's clock (default: time.Now).
-	Now func() time.Time
-	// Stopped assembles the worker without running it: the test drives
-	// Process, HandleMsg or Sweep itself.
-	Stopped bool
-	// LicenseKey is the key the client sends (default: the one the
-	// sandbox accepts).
-	LicenseKey string
-	// Breaker is the worker's AvaTax circuit (default: the worker's).
-	Breaker *circuit.Breaker
-	// Logger receives the worker's records (default: discarded).
-	Logger *slog.Logger
-	// Concurrency is the number of events the worker processes at once
-	// (default 8).
-	Concurrency int
+type Option func(*settings)
+
+// WithLease sets the worker's intent lease (default: the consumer's
+// AckWait, 5s in Start).
+func WithLease(d time.Duration) Option { return func(s *settings) { s.lease = d } }
+
+// WithMaxDeliver sets the consumer's delivery limit (default 20; n <= 0
+// keeps the default). StartWorker ignores it: its topology has one.
+func WithMaxDeliver(n int) Option { return func(s *settings) { s.maxDeliver = n } }
+
+// WithTransport wraps the HTTP transport to the sandbox with wrap, e.g. to
+// inject a fault into one request. StartWorker ignores it.
+func WithTransport(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(s *settings) { s.transport = wrap }
+}
+
+// WithRetry sets the AvaTax client's retry policy (zero: its default).
+// StartWorker ignores it.
+func WithRetry(p avatax.RetryPolicy) Option { return func(s *settings) { s.retry = p } }
+
+// WithTaxConfig sets the tax configuration (default: taxconfig.Example).
+func WithTaxConfig(raw []byte) Option { return func(s *settings) { s.taxConfig = raw } }
+
+// WithClock sets the worker's clock (default: time.Now).
+func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
+
+// Stopped assembles the worker without running it: the test drives
+// Process, HandleMsg or Sweep itself.
+func Stopped() Option { return func(s *settings) { s.stopped = true } }
+
+// WithLicenseKey sets the key the client sends (default: the one the
+// sandbox accepts). StartWorker ignores it.
+func WithLicenseKey(key string) Option { return func(s *settings) { s.licenseKey = key } }
+
+// WithBreaker sets the worker's AvaTax circuit (default: the worker's).
+func WithBreaker(b *circuit.Breaker) Option { return func(s *settings) { s.breaker = b } }
+
+// WithLogger sets the logger that receives the worker's records (default:
+// discarded).
+func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
+
+// WithConcurrency sets the number of events the worker processes at once
+// (default 8).
+func WithConcurrency(n int) Option { return func(s *settings) { s.concurrency = n } }
+
+func resolve(options []Option) settings {
+	var s settings
+	for _, o := range options {
+		o(&s)
+	}
+	return s
 }
 
 // Harness is one taxbridge with its own NATS server and AvaTax sandbox.
@@ -109,14 +148,19 @@ type Worker struct {
 
 // StartWorker assembles taxbridge's worker as the app wires it, on
 // provisioned resources (res, with the topology topo) publishing on js and
-// calling AvaTax through tax, and unless opt.Stopped runs it on
-// res.Consumer. It uses opt's tax configuration, clock, lease, breaker,
-// logger and concurrency; the rest of opt is Start's. The worker stops, and
+// calling AvaTax through tax, and unless Stopped runs it on res.Consumer.
+// It uses the options' tax configuration, clock, lease, breaker, logger
+// and concurrency; the other options are Start's. The worker stops, and
 // Run's error is reported with t.Errorf, when t's cleanup runs.
-func StartWorker(t TB, js jetstream.JetStream, res *bus.Resources, topo bus.Topology, tax worker.AvaTax, opt Options) *Worker {
+func StartWorker(t TB, js jetstream.JetStream, res *bus.Resources, topo bus.Topology, tax worker.AvaTax, options ...Option) *Worker {
+	t.Helper()
+	return startWorker(t, js, res, topo, tax, resolve(options))
+}
+
+func startWorker(t TB, js jetstream.JetStream, res *bus.Resources, topo bus.Topology, tax worker.AvaTax, opt settings) *Worker {
 	t.Helper()
 	money.EncodeAmountsAsNumbers() // as every taxbridge process does
-	raw := opt.TaxConfig
+	raw := opt.taxConfig
 	if raw == nil {
 		raw = taxconfig.Example
 	}
@@ -128,25 +172,25 @@ func StartWorker(t TB, js jetstream.JetStream, res *bus.Resources, topo bus.Topo
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := opt.Logger
+	logger := opt.logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	lease := opt.Lease
+	lease := opt.lease
 	if lease == 0 {
 		lease = topo.AckWait
 	}
-	concurrency := opt.Concurrency
+	concurrency := opt.concurrency
 	if concurrency == 0 {
 		concurrency = 8
 	}
 	st, unfinished := store.New(res.Orders), store.NewUnfinished(res.Unfinished)
 	w := worker.New(st, bus.Publisher{JS: js}, v, taxdoc.NewMapper(cfg), tax,
 		worker.WithConcurrency(concurrency), worker.WithIntentLease(lease), worker.WithMaxDeliver(topo.MaxDeliver),
-		worker.WithUnfinished(unfinished), worker.WithClock(opt.Now), worker.WithBreaker(opt.Breaker), worker.WithLogger(logger))
+		worker.WithUnfinished(unfinished), worker.WithClock(opt.now), worker.WithBreaker(opt.breaker), worker.WithLogger(logger))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	if opt.Stopped {
+	if opt.stopped {
 		done <- nil
 	} else {
 		go func() { done <- w.Run(ctx, res.Consumer) }()
@@ -160,10 +204,11 @@ func StartWorker(t TB, js jetstream.JetStream, res *bus.Resources, topo bus.Topo
 	return &Worker{Worker: w, Store: st, Unfinished: unfinished, Validator: v, Company: cfg.Provider.CompanyCode}
 }
 
-// Start assembles and (unless opt.Stopped) runs a worker; everything stops
-// when the test ends.
-func Start(t testing.TB, opt Options) *Harness {
+// Start assembles and (unless Stopped) runs a worker, shaped by options;
+// everything stops when the test ends.
+func Start(t testing.TB, options ...Option) *Harness {
 	t.Helper()
+	opt := resolve(options)
 	money.EncodeAmountsAsNumbers() // as every taxbridge process does
 	ctx, cancel := context.WithCancel(context.Background())
 	emb, err := bus.StartEmbedded(t.TempDir(), "")
@@ -180,8 +225,8 @@ func Start(t testing.TB, opt Options) *Harness {
 	}
 	topo := bus.DefaultTopology
 	topo.AckWait = 5 * time.Second
-	if opt.MaxDeliver > 0 {
-		topo.MaxDeliver = opt.MaxDeliver
+	if opt.maxDeliver > 0 {
+		topo.MaxDeliver = opt.maxDeliver
 	}
 	res, err := bus.Provision(ctx, js, topo)
 	if err != nil {
@@ -190,16 +235,16 @@ func Start(t testing.TB, opt Options) *Harness {
 	sb := avataxsim.New()
 	srv := httptest.NewServer(sb)
 	creds := avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey}
-	if opt.LicenseKey != "" {
-		creds.LicenseKey = opt.LicenseKey
+	if opt.licenseKey != "" {
+		creds.LicenseKey = opt.licenseKey
 	}
 	var tr http.RoundTripper = http.DefaultTransport
-	if opt.Transport != nil {
-		tr = opt.Transport(tr)
+	if opt.transport != nil {
+		tr = opt.transport(tr)
 	}
 	tr = audit.NewTransport(tr, audit.WithPublisher(js), audit.WithCredentials(creds.AccountID, creds.LicenseKey))
 	client := avatax.New(srv.URL, creds, avatax.WithHTTPClient(&http.Client{Transport: tr, Timeout: 5 * time.Second}),
-		avatax.WithRetry(opt.Retry))
+		avatax.WithRetry(opt.retry))
 	// Cleanups run last registered first: the worker stops before the
 	// connection, the server and the sandbox.
 	t.Cleanup(func() {
@@ -208,7 +253,7 @@ func Start(t testing.TB, opt Options) *Harness {
 		emb.Shutdown()
 		srv.Close()
 	})
-	w := StartWorker(t, js, res, topo, client, opt)
+	w := startWorker(t, js, res, topo, client, opt)
 	return &Harness{T: t, Ctx: ctx, NC: nc, JS: js, Res: res, Store: w.Store, Unfinished: w.Unfinished, Sandbox: sb,
 		SandboxURL: srv.URL, AvaTax: client, Company: w.Company, Validator: w.Validator, Worker: w.Worker}
 }

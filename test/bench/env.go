@@ -253,9 +253,8 @@ func (e *env) startWorker(b *backend, concurrency int) (r *running, err error) {
 			r, err = nil, f.err
 		}
 	}()
-	w := workertest.StartWorker(asm, e.js, e.res, e.topo, b.client, workertest.Options{
-		Concurrency: concurrency, Lease: e.topo.AckWait, Logger: slog.New(logs),
-	})
+	w := workertest.StartWorker(asm, e.js, e.res, e.topo, b.client,
+		workertest.WithConcurrency(concurrency), workertest.WithLease(e.topo.AckWait), workertest.WithLogger(slog.New(logs)))
 	return &running{asm: asm, logs: logs, store: w.Store}, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/scenario"
-	"github.com/taxbridge/taxbridge/internal/workertest"
 )
 
 // A 2-unit item at 25.01 with only its row price, shipped one unit per
@@ -20,7 +19,7 @@ import (
 // sale exactly, and a third return of a unit already refunded is refused.
 // Judged from the sandbox's documents.
 func TestSplitPricesAddUpToTheCent(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	f := scenario.Returned("WEB-CENT")
 	split := func(o *events.Order) {
 		o.OrderItems[0].PricingDetails.Price = decimal.RequireFromString("25.01")

@@ -20,7 +20,7 @@ import (
 )
 
 func TestInvalidEventsAreDeadLetteredNotRetried(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	f := scenario.Returned("BAD-1")
 	refund := f.Events[len(f.Events)-1]
 	noReturn := strings.Replace(string(mustJSON(t, refund)), `"return":`, `"no_return":`, 1)
@@ -63,7 +63,7 @@ func TestInvalidEventsAreDeadLetteredNotRetried(t *testing.T) {
 }
 
 func TestRefusedActionPublishesTaxErrorAndKeepsState(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	f := scenario.HomeDelivery("WEB-9")
 	runInOrder(h, f)
 	void := f.Events[len(f.Events)-1]
@@ -104,7 +104,7 @@ func TestBadDataThenCorrectedEvent(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := start(t, workertest.Options{})
+			h := start(t)
 			f := scenario.HomeDelivery(fmt.Sprintf("WEB-7%d", i))
 			paid := f.Events[:2]
 			var bad events.Envelope
@@ -165,13 +165,13 @@ func (d *dropAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 // repeating it: exactly one refund, the same documents as without faults.
 func TestLostAnswersDoNotDuplicateDocuments(t *testing.T) {
 	f := scenario.Returned("WEB-5")
-	ref := start(t, workertest.Options{})
+	ref := start(t)
 	runInOrder(ref, f)
 	want := outcomeOf(ref, f.OrderID)
 
-	h := start(t, workertest.Options{Lease: 300 * time.Millisecond, Transport: func(rt http.RoundTripper) http.RoundTripper {
+	h := start(t, workertest.WithLease(300*time.Millisecond), workertest.WithTransport(func(rt http.RoundTripper) http.RoundTripper {
 		return &dropAnswers{next: rt, seen: map[string]bool{}}
-	}})
+	}))
 	runInOrder(h, f)
 	got := outcomeOf(h, f.OrderID)
 	if got.state != want.state || strings.Join(got.docs, "|") != strings.Join(want.docs, "|") {

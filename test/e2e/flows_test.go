@@ -110,7 +110,7 @@ func TestOneStockFlows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.flow.Name, func(t *testing.T) {
-			h := start(t, workertest.Options{})
+			h := start(t)
 			runInOrder(h, tt.flow)
 			rec := h.Record(tt.flow.OrderID)
 			if rec.State != tt.flow.Final || rec.Intent != nil {
@@ -180,12 +180,12 @@ func outcomeOf(h *workertest.Harness, orderID string) outcome {
 func TestDuplicatedAndShuffledEvents(t *testing.T) {
 	for _, f := range scenario.OneStock("") {
 		t.Run(f.Name, func(t *testing.T) {
-			ref := start(t, workertest.Options{})
+			ref := start(t)
 			runInOrder(ref, f)
 			want := outcomeOf(ref, f.OrderID)
 
 			for seed := uint64(1); seed <= 3; seed++ {
-				h := start(t, workertest.Options{})
+				h := start(t)
 				evs := slices.Clone(f.Events)
 				evs = append(evs, evs...)
 				rand.New(rand.NewPCG(seed, 42)).Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
@@ -230,7 +230,7 @@ func TestDuplicatedAndShuffledEvents(t *testing.T) {
 // already holds it, so they are acknowledged without a write, and the flow
 // goes on as before.
 func TestStateChangeWithNothingNewIsNotWritten(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	f := scenario.HomeDelivery("SAME-1")
 	first := f.Events[0]
 	if first.Type.IsAction() {

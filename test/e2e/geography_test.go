@@ -75,7 +75,7 @@ func TestEveryStateAndProvinceIsTaxed(t *testing.T) {
 	if n := len(destinations); n != 51+1+13 {
 		t.Fatalf("%d destinations, want the 50 states, DC, Puerto Rico and 13 provinces and territories", n)
 	}
-	h := start(t, workertest.Options{})
+	h := start(t)
 	// The order is paid: the worker validates the address and creates the
 	// uncommitted document. Every order is published before any is awaited.
 	actions := map[string]string{} // order id → its refresh event's id

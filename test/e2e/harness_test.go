@@ -14,7 +14,9 @@ import (
 )
 
 // start runs one taxbridge with its own NATS server and AvaTax sandbox.
-func start(t *testing.T, opt workertest.Options) *workertest.Harness { return workertest.Start(t, opt) }
+func start(t *testing.T, opts ...workertest.Option) *workertest.Harness {
+	return workertest.Start(t, opts...)
+}
 
 // Jurisdiction rates of the sandbox's table for the flows' addresses.
 var (

@@ -29,7 +29,7 @@ func configWith(t *testing.T, from, to string) []byte {
 }
 
 func TestPartialCancelCommitsWithoutTheCancelledGroup(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	f := scenario.PartialCancel("WEB-PC")
 	runInOrder(h, f)
 	rec := h.Record(f.OrderID)
@@ -45,7 +45,7 @@ func TestPartialCancelCommitsWithoutTheCancelledGroup(t *testing.T) {
 }
 
 func TestECommerceDocumentIsCommittedByLineIDs(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	f := scenario.ECommerce("WEB-EC")
 	code := scenario.ECommerceTransactionID(f.OrderID)
 	// The e-commerce front end estimated from its own default warehouse.
@@ -86,7 +86,7 @@ func TestECommerceDocumentIsCommittedByLineIDs(t *testing.T) {
 }
 
 func TestECommerceVoid(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	f := scenario.ECommerce("WEB-EV")
 	code := scenario.ECommerceTransactionID(f.OrderID)
 	front := avatax.New(h.SandboxURL, avatax.Credentials{AccountID: avataxsim.DefaultAccountID, LicenseKey: avataxsim.DefaultLicenseKey})
@@ -109,7 +109,7 @@ func TestECommerceVoid(t *testing.T) {
 // Settings the worker applies (the mapping settings are tested in taxdoc).
 func TestWorkerSettings(t *testing.T) {
 	t.Run("disable_tax_recording never commits", func(t *testing.T) {
-		h := start(t, workertest.Options{TaxConfig: configWith(t, `"disable_tax_recording": false`, `"disable_tax_recording": true`)})
+		h := start(t, workertest.WithTaxConfig(configWith(t, `"disable_tax_recording": false`, `"disable_tax_recording": true`)))
 		f := scenario.HomeDelivery("WEB-NR")
 		runInOrder(h, f)
 		d, _ := h.Sandbox.Document(h.Company, f.OrderID, avatax.SalesInvoice)
@@ -118,7 +118,7 @@ func TestWorkerSettings(t *testing.T) {
 		}
 	})
 	t.Run("commitable_parcel_states decides the commit", func(t *testing.T) {
-		h := start(t, workertest.Options{TaxConfig: configWith(t, `"commitable_parcel_states": ["dispatched", "delivered"]`, `"commitable_parcel_states": ["delivered"]`)})
+		h := start(t, workertest.WithTaxConfig(configWith(t, `"commitable_parcel_states": ["dispatched", "delivered"]`, `"commitable_parcel_states": ["delivered"]`)))
 		f := scenario.HomeDelivery("WEB-CP")
 		runInOrder(h, f)
 		if rec := h.Record(f.OrderID); rec.State != lifecycle.Uncommitted {
@@ -133,7 +133,7 @@ func TestWorkerSettings(t *testing.T) {
 		}
 	})
 	t.Run("tax_provider none sends nothing", func(t *testing.T) {
-		h := start(t, workertest.Options{TaxConfig: configWith(t, `"web": {"tax_provider": "avalara"}`, `"web": {"tax_provider": "none"}`)})
+		h := start(t, workertest.WithTaxConfig(configWith(t, `"web": {"tax_provider": "avalara"}`, `"web": {"tax_provider": "none"}`)))
 		f := scenario.HomeDelivery("WEB-NP")
 		runInOrder(h, f)
 		if rec := h.Record(f.OrderID); rec.State != lifecycle.None || h.AvaTaxCalls() != 0 {
@@ -141,7 +141,7 @@ func TestWorkerSettings(t *testing.T) {
 		}
 	})
 	t.Run("order in store refuses refunds", func(t *testing.T) {
-		h := start(t, workertest.Options{})
+		h := start(t)
 		f := scenario.StraightFulfil("OIS-RF")
 		runInOrder(h, f)
 		refund := withVersion(t, f.Events[len(f.Events)-1], 2)
@@ -159,7 +159,7 @@ func TestWorkerSettings(t *testing.T) {
 
 // Several returns of one order each get their own deterministic code.
 func TestSeveralReturns(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	f := scenario.Returned("WEB-SR")
 	runInOrder(h, f)
 	refund := f.Events[len(f.Events)-1]
@@ -188,7 +188,7 @@ func TestSeveralReturns(t *testing.T) {
 
 // A refresh that changes nothing tax-relevant makes no AvaTax call.
 func TestUnchangedRefreshMakesNoCall(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	f := scenario.HomeDelivery("WEB-UC")
 	paid := f.Events[:2]
 	runInOrder(h, scenario.Flow{OrderID: f.OrderID, Events: paid})
@@ -220,7 +220,7 @@ func TestUnchangedRefreshMakesNoCall(t *testing.T) {
 // later events, and the same return sent again with corrected data is
 // refunded under its own code.
 func TestBadReturnDoesNotBlockTheOrder(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	f := scenario.Returned("WEB-BR")
 	refund := f.Events[len(f.Events)-1]
 	runInOrder(h, scenario.Flow{OrderID: f.OrderID, Events: f.Events[:len(f.Events)-1]})

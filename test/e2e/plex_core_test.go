@@ -12,7 +12,6 @@ import (
 	"github.com/taxbridge/taxbridge/internal/avatax"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
-	"github.com/taxbridge/taxbridge/internal/workertest"
 )
 
 // plexEvent is a Plex poller's event for an order of the given kind, as
@@ -63,7 +62,7 @@ func plexEvent(t *testing.T, kind, plexID string, version int64, status string, 
 // a commit state of the plex sales channel (Closed), and a cancelled one
 // is voided. Judged from the sandbox's documents and the results.
 func TestPlexSalesOrderLifecycle(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	const so = "SO-1001"
 	id := events.PlexOrderID(events.PlexSalesOrder, so)
 
@@ -122,7 +121,7 @@ func TestPlexSalesOrderLifecycle(t *testing.T) {
 // the supplier to the receiving plant, committed when Received; an exempt
 // customer's order carries its certificate number and no tax.
 func TestPlexPurchaseOrderAndExemption(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	po := plexEvent(t, events.PlexPurchaseOrder, "4500", 1, "Received", events.RefreshOrderTaxes, nil)
 	h.Publish(po)
 	if rec := h.WaitApplied(po.Subject, po.ID); rec.State != lifecycle.Committed {
@@ -164,7 +163,7 @@ func hasRegion(doc avatax.TransactionModel, region string) bool {
 // the field; the poll after the address is corrected in Plex (a newer
 // version) taxes the order, with no replay.
 func TestPlexBadAddressCorrectedLater(t *testing.T) {
-	h := start(t, workertest.Options{})
+	h := start(t)
 	bad := plexEvent(t, events.PlexSalesOrder, "SO-3001", 1, "Open", events.RefreshOrderTaxes, func(o *events.Order) {
 		o.Delivery.Destination.Address.ZipCode = "00000"
 	})

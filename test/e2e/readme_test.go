@@ -20,7 +20,6 @@ import (
 	"github.com/taxbridge/taxbridge/internal/demo"
 	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/scenario"
-	"github.com/taxbridge/taxbridge/internal/workertest"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's generated examples from this run")
@@ -107,7 +106,7 @@ func refundResult(t *testing.T, example string) string {
 	data.Return, data.Workflow, data.EntityID = nil, "parcel", data.Order.Parcels[0].ID
 	commit.Type, commit.ID, commit.Data = events.RefreshOrderTaxes, refund.Subject+"-v2-refresh_order_taxes", mustJSON(t, data)
 
-	h := start(t, workertest.Options{})
+	h := start(t)
 	h.Publish(commit)
 	h.WaitApplied(refund.Subject, commit.ID)
 	h.Publish(refund)
