@@ -398,9 +398,12 @@ func TestPollerStopsPublishingWhenTheLeaseIsLost(t *testing.T) {
 	if p.Leader() {
 		t.Fatal("still claims the lease")
 	}
+	// Nothing is published once the cycle has ended; the stream may hold
+	// one event more than the cycle counted: a publish sent under the
+	// lease whose acknowledgement the cancelled cycle did not wait for.
 	n := len(e.messages(t))
 	time.Sleep(200 * time.Millisecond)
-	if m := len(e.messages(t)); m != n || n != r.c.Published {
+	if m := len(e.messages(t)); m != n || (n != r.c.Published && n != r.c.Published+1) {
 		t.Fatalf("%d events, then %d; cycle published %d", n, m, r.c.Published)
 	}
 	if _, err := p.Poll(context.Background()); !errors.Is(err, plexpoll.ErrNotLeader) {
