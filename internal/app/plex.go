@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/config"
 	"github.com/taxbridge/taxbridge/internal/plex"
 	"github.com/taxbridge/taxbridge/internal/plexpoll"
@@ -69,7 +70,7 @@ func (a *App) startPlex(ctx context.Context, cfg *config.Config, replicas int) e
 			return fmt.Errorf("Plex write-back: %w", err)
 		}
 	}
-	a.Log.Info("Plex integration on", "url", cfg.PlexURL, "poll_interval", cfg.PlexPollInterval,
+	a.Log.Info("Plex integration on", "url", bus.RedactURL(cfg.PlexURL), "poll_interval", cfg.PlexPollInterval,
 		"writeback", cfg.PlexWriteback, "budget_per_minute", cfg.PlexBudget)
 	return nil
 }
