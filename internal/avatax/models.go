@@ -8,6 +8,8 @@
 package avatax
 
 import (
+	"encoding/json"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -152,130 +154,210 @@ type RefundTransactionModel struct {
 	ReferenceCode         string           `json:"referenceCode,omitempty"`
 }
 
+// The response models below are decoded by the client and encoded by the
+// AvaTax emulator (internal/avataxsim), which answers with them; the client
+// never encodes them. So they declare the fields AvaTax sends even where
+// taxbridge has no use for them, in the order of the API definition, and
+// leave out a field only where AvaTax does: omitempty for an empty value,
+// omitzero for a list AvaTax leaves out unless $include asks for it (a nil
+// slice) but sends even when empty (a non-nil one). The request models
+// above keep their tags: they are what the client sends.
+
 // TransactionModel is a tax document as AvaTax returns it.
 type TransactionModel struct {
-	ID                        int64                     `json:"id"`
-	Code                      string                    `json:"code"`
-	CompanyID                 int64                     `json:"companyId"`
-	Date                      string                    `json:"date"`
-	Status                    string                    `json:"status"`
-	Type                      string                    `json:"type"`
-	BatchCode                 string                    `json:"batchCode"`
-	CurrencyCode              string                    `json:"currencyCode"`
-	CustomerUsageType         string                    `json:"customerUsageType"`
-	EntityUseCode             string                    `json:"entityUseCode"`
-	CustomerVendorCode        string                    `json:"customerVendorCode"`
-	CustomerCode              string                    `json:"customerCode"`
-	ExemptNo                  string                    `json:"exemptNo"`
-	Reconciled                bool                      `json:"reconciled"`
-	LocationCode              string                    `json:"locationCode"`
-	ReportingLocationCode     string                    `json:"reportingLocationCode"`
-	PurchaseOrderNo           string                    `json:"purchaseOrderNo"`
-	ReferenceCode             string                    `json:"referenceCode"`
-	SalespersonCode           string                    `json:"salespersonCode"`
-	TaxOverrideType           string                    `json:"taxOverrideType,omitempty"`
-	TaxOverrideAmount         *decimal.Decimal          `json:"taxOverrideAmount,omitempty"`
-	TaxOverrideReason         string                    `json:"taxOverrideReason,omitempty"`
-	TotalAmount               decimal.Decimal           `json:"totalAmount"`
-	TotalExempt               decimal.Decimal           `json:"totalExempt"`
-	TotalDiscount             decimal.Decimal           `json:"totalDiscount"`
-	TotalTax                  decimal.Decimal           `json:"totalTax"`
-	TotalTaxable              decimal.Decimal           `json:"totalTaxable"`
-	TotalTaxCalculated        decimal.Decimal           `json:"totalTaxCalculated"`
-	AdjustmentReason          string                    `json:"adjustmentReason"`
-	AdjustmentDescription     string                    `json:"adjustmentDescription,omitempty"`
-	Locked                    bool                      `json:"locked"`
-	Region                    string                    `json:"region,omitempty"`
-	Country                   string                    `json:"country,omitempty"`
-	Version                   int                       `json:"version"`
-	SoftwareVersion           string                    `json:"softwareVersion,omitempty"`
-	ExchangeRateEffectiveDate string                    `json:"exchangeRateEffectiveDate,omitempty"`
-	ExchangeRate              *decimal.Decimal          `json:"exchangeRate,omitempty"`
-	Description               string                    `json:"description,omitempty"`
-	Email                     string                    `json:"email,omitempty"`
-	ModifiedDate              string                    `json:"modifiedDate,omitempty"`
-	TaxDate                   string                    `json:"taxDate,omitempty"`
-	Lines                     []TransactionLineModel    `json:"lines,omitempty"`
-	Addresses                 []TransactionAddressModel `json:"addresses,omitempty"`
-	Summary                   []TransactionSummary      `json:"summary,omitempty"`
-	Messages                  []AvaTaxMessage           `json:"messages,omitempty"`
+	ID                        int64                          `json:"id"`
+	Code                      string                         `json:"code"`
+	CompanyID                 int64                          `json:"companyId"`
+	Date                      string                         `json:"date"`
+	PaymentDate               string                         `json:"paymentDate"`
+	Status                    string                         `json:"status"`
+	Type                      string                         `json:"type"`
+	BatchCode                 string                         `json:"batchCode"`
+	CurrencyCode              string                         `json:"currencyCode"`
+	ExchangeRateCurrencyCode  string                         `json:"exchangeRateCurrencyCode"`
+	CustomerUsageType         string                         `json:"customerUsageType"`
+	EntityUseCode             string                         `json:"entityUseCode"`
+	CustomerVendorCode        string                         `json:"customerVendorCode"`
+	CustomerCode              string                         `json:"customerCode"`
+	ExemptNo                  string                         `json:"exemptNo"`
+	Reconciled                bool                           `json:"reconciled"`
+	LocationCode              string                         `json:"locationCode"`
+	ReportingLocationCode     string                         `json:"reportingLocationCode"`
+	PurchaseOrderNo           string                         `json:"purchaseOrderNo"`
+	ReferenceCode             string                         `json:"referenceCode"`
+	SalespersonCode           string                         `json:"salespersonCode"`
+	TaxOverrideType           string                         `json:"taxOverrideType"`
+	TaxOverrideAmount         *decimal.Decimal               `json:"taxOverrideAmount"`
+	TaxOverrideReason         string                         `json:"taxOverrideReason"`
+	TotalAmount               decimal.Decimal                `json:"totalAmount"`
+	TotalExempt               decimal.Decimal                `json:"totalExempt"`
+	TotalDiscount             decimal.Decimal                `json:"totalDiscount"`
+	TotalTax                  decimal.Decimal                `json:"totalTax"`
+	TotalTaxable              decimal.Decimal                `json:"totalTaxable"`
+	TotalTaxCalculated        decimal.Decimal                `json:"totalTaxCalculated"`
+	AdjustmentReason          string                         `json:"adjustmentReason"`
+	AdjustmentDescription     string                         `json:"adjustmentDescription"`
+	Locked                    bool                           `json:"locked"`
+	Region                    string                         `json:"region"`
+	Country                   string                         `json:"country"`
+	Version                   int                            `json:"version"`
+	SoftwareVersion           string                         `json:"softwareVersion"`
+	OriginAddressID           int64                          `json:"originAddressId"`
+	DestinationAddressID      int64                          `json:"destinationAddressId"`
+	ExchangeRateEffectiveDate string                         `json:"exchangeRateEffectiveDate"`
+	ExchangeRate              *decimal.Decimal               `json:"exchangeRate"`
+	IsSellerImporterOfRecord  bool                           `json:"isSellerImporterOfRecord"`
+	Description               string                         `json:"description"`
+	Email                     string                         `json:"email"`
+	BusinessIdentificationNo  string                         `json:"businessIdentificationNo"`
+	ModifiedDate              string                         `json:"modifiedDate,omitempty"`
+	ModifiedUserID            int64                          `json:"modifiedUserId"`
+	TaxDate                   string                         `json:"taxDate,omitempty"`
+	Lines                     []TransactionLineModel         `json:"lines,omitzero"`
+	Addresses                 []TransactionAddressModel      `json:"addresses,omitzero"`
+	LocationTypes             []TransactionLocationTypeModel `json:"locationTypes"`
+	Summary                   []TransactionSummary           `json:"summary"`
+	Parameters                json.RawMessage                `json:"parameters"` // {} in the recordings, a list in the definition
+	Messages                  []AvaTaxMessage                `json:"messages"`
+	InvoiceMessages           []InvoiceMessageModel          `json:"invoiceMessages,omitempty"`
+	CustomerSupplierName      string                         `json:"customerSupplierName,omitempty"`
+	// Sent by AvaTax since 2022-2024, after the API definition.
+	APStatusCode  *string           `json:"apStatusCode"`
+	APStatus      *string           `json:"apStatus"`
+	ShippingTaxes []json.RawMessage `json:"shippingTaxes"`
+	// The earlier versions of the document, in answers to get and list.
+	History []TransactionModel `json:"history,omitzero"`
 }
 
 // TransactionLineModel is one line of a returned document.
 type TransactionLineModel struct {
-	ID                int64                        `json:"id"`
-	TransactionID     int64                        `json:"transactionId"`
-	LineNumber        string                       `json:"lineNumber"`
-	CustomerUsageType string                       `json:"customerUsageType,omitempty"`
-	EntityUseCode     string                       `json:"entityUseCode,omitempty"`
-	Description       string                       `json:"description"`
-	DiscountAmount    decimal.Decimal              `json:"discountAmount"`
-	ExemptAmount      decimal.Decimal              `json:"exemptAmount"`
-	ExemptCertID      int64                        `json:"exemptCertId"`
-	ExemptNo          string                       `json:"exemptNo,omitempty"`
-	IsItemTaxable     bool                         `json:"isItemTaxable"`
-	ItemCode          string                       `json:"itemCode"`
-	LineAmount        decimal.Decimal              `json:"lineAmount"`
-	Quantity          decimal.Decimal              `json:"quantity"`
-	Ref1              string                       `json:"ref1,omitempty"`
-	Ref2              string                       `json:"ref2,omitempty"`
-	ReportingDate     string                       `json:"reportingDate"`
-	Sourcing          string                       `json:"sourcing,omitempty"`
-	Tax               decimal.Decimal              `json:"tax"`
-	TaxableAmount     decimal.Decimal              `json:"taxableAmount"`
-	TaxCalculated     decimal.Decimal              `json:"taxCalculated"`
-	TaxCode           string                       `json:"taxCode"`
-	TaxCodeID         int64                        `json:"taxCodeId"`
-	TaxDate           string                       `json:"taxDate"`
-	TaxOverrideType   string                       `json:"taxOverrideType,omitempty"`
-	TaxOverrideAmount *decimal.Decimal             `json:"taxOverrideAmount,omitempty"`
-	TaxOverrideReason string                       `json:"taxOverrideReason,omitempty"`
-	TaxIncluded       bool                         `json:"taxIncluded"`
-	HSCode            string                       `json:"hsCode,omitempty"`
-	Details           []TransactionLineDetailModel `json:"details,omitempty"`
+	ID                       int64                                    `json:"id"`
+	TransactionID            int64                                    `json:"transactionId"`
+	LineNumber               string                                   `json:"lineNumber"`
+	BoundaryOverrideID       int64                                    `json:"boundaryOverrideId"`
+	CustomerUsageType        string                                   `json:"customerUsageType"`
+	EntityUseCode            string                                   `json:"entityUseCode"`
+	Description              string                                   `json:"description"`
+	DestinationAddressID     int64                                    `json:"destinationAddressId"`
+	OriginAddressID          int64                                    `json:"originAddressId"`
+	DiscountAmount           decimal.Decimal                          `json:"discountAmount"`
+	DiscountTypeID           int64                                    `json:"discountTypeId"`
+	ExemptAmount             decimal.Decimal                          `json:"exemptAmount"`
+	ExemptCertID             int64                                    `json:"exemptCertId"`
+	ExemptNo                 string                                   `json:"exemptNo"`
+	IsItemTaxable            bool                                     `json:"isItemTaxable"`
+	IsSSTP                   bool                                     `json:"isSSTP"`
+	ItemCode                 string                                   `json:"itemCode"`
+	LineAmount               decimal.Decimal                          `json:"lineAmount"`
+	Quantity                 decimal.Decimal                          `json:"quantity"`
+	Ref1                     string                                   `json:"ref1"`
+	Ref2                     string                                   `json:"ref2"`
+	ReportingDate            string                                   `json:"reportingDate"`
+	RevAccount               string                                   `json:"revAccount"`
+	Sourcing                 string                                   `json:"sourcing"`
+	Tax                      decimal.Decimal                          `json:"tax"`
+	TaxableAmount            decimal.Decimal                          `json:"taxableAmount"`
+	TaxCalculated            decimal.Decimal                          `json:"taxCalculated"`
+	TaxCode                  string                                   `json:"taxCode"`
+	TaxCodeID                int64                                    `json:"taxCodeId"`
+	TaxDate                  string                                   `json:"taxDate"`
+	TaxEngine                string                                   `json:"taxEngine"`
+	TaxOverrideType          string                                   `json:"taxOverrideType"`
+	BusinessIdentificationNo string                                   `json:"businessIdentificationNo"`
+	TaxOverrideAmount        *decimal.Decimal                         `json:"taxOverrideAmount"`
+	TaxOverrideReason        string                                   `json:"taxOverrideReason"`
+	TaxIncluded              bool                                     `json:"taxIncluded"`
+	Details                  []TransactionLineDetailModel             `json:"details,omitzero"`
+	NonPassthroughDetails    []TransactionLineDetailModel             `json:"nonPassthroughDetails"`
+	LineLocationTypes        []TransactionLineLocationTypeModel       `json:"lineLocationTypes"`
+	Parameters               json.RawMessage                          `json:"parameters"` // {} for US lines in the recordings, a list for VAT lines
+	HSCode                   string                                   `json:"hsCode"`
+	CostInsuranceFreight     decimal.Decimal                          `json:"costInsuranceFreight"`
+	VATCode                  string                                   `json:"vatCode"`
+	VATNumberTypeID          int64                                    `json:"vatNumberTypeId"`
+	TaxAmountByTaxTypes      []TransactionLineTaxAmountByTaxTypeModel `json:"taxAmountByTaxTypes"`
 }
 
 // TransactionLineDetailModel is the tax of one line in one jurisdiction.
 type TransactionLineDetailModel struct {
-	ID                int64           `json:"id"`
-	TransactionLineID int64           `json:"transactionLineId"`
-	TransactionID     int64           `json:"transactionId"`
-	Country           string          `json:"country"`
-	Region            string          `json:"region"`
-	ExemptAmount      decimal.Decimal `json:"exemptAmount"`
-	InState           bool            `json:"inState"`
-	JurisCode         string          `json:"jurisCode"`
-	JurisName         string          `json:"jurisName"`
-	JurisType         string          `json:"jurisType"`
-	JurisdictionType  string          `json:"jurisdictionType"`
-	NonTaxableAmount  decimal.Decimal `json:"nonTaxableAmount"`
-	Rate              decimal.Decimal `json:"rate"`
-	Sourcing          string          `json:"sourcing,omitempty"`
-	Tax               decimal.Decimal `json:"tax"`
-	TaxableAmount     decimal.Decimal `json:"taxableAmount"`
-	TaxType           string          `json:"taxType"`
-	TaxName           string          `json:"taxName"`
-	TaxCalculated     decimal.Decimal `json:"taxCalculated"`
-	RateType          string          `json:"rateType,omitempty"`
-	RateTypeCode      string          `json:"rateTypeCode,omitempty"`
+	ID                       int64           `json:"id"`
+	TransactionLineID        int64           `json:"transactionLineId"`
+	TransactionID            int64           `json:"transactionId"`
+	AddressID                int64           `json:"addressId"`
+	Country                  string          `json:"country"`
+	Region                   string          `json:"region"`
+	CountyFIPS               string          `json:"countyFIPS"`
+	StateFIPS                string          `json:"stateFIPS"`
+	ExemptAmount             decimal.Decimal `json:"exemptAmount"`
+	ExemptReasonID           int64           `json:"exemptReasonId"`
+	InState                  bool            `json:"inState"`
+	JurisCode                string          `json:"jurisCode"`
+	JurisName                string          `json:"jurisName"`
+	JurisdictionID           int64           `json:"jurisdictionId"`
+	SignatureCode            string          `json:"signatureCode"`
+	StateAssignedNo          string          `json:"stateAssignedNo"`
+	JurisType                string          `json:"jurisType"`
+	JurisdictionType         string          `json:"jurisdictionType"`
+	NonTaxableAmount         decimal.Decimal `json:"nonTaxableAmount"`
+	NonTaxableRuleID         int64           `json:"nonTaxableRuleId"`
+	NonTaxableType           string          `json:"nonTaxableType"`
+	Rate                     decimal.Decimal `json:"rate"`
+	RateRuleID               int64           `json:"rateRuleId"`
+	RateSourceID             int64           `json:"rateSourceId"`
+	SerCode                  string          `json:"serCode"`
+	Sourcing                 string          `json:"sourcing"`
+	Tax                      decimal.Decimal `json:"tax"`
+	TaxableAmount            decimal.Decimal `json:"taxableAmount"`
+	TaxType                  string          `json:"taxType"`
+	TaxSubTypeID             string          `json:"taxSubTypeId"`
+	TaxTypeGroupID           string          `json:"taxTypeGroupId"`
+	TaxName                  string          `json:"taxName"`
+	TaxAuthorityTypeID       int64           `json:"taxAuthorityTypeId"`
+	TaxRegionID              int64           `json:"taxRegionId"`
+	TaxCalculated            decimal.Decimal `json:"taxCalculated"`
+	TaxOverride              decimal.Decimal `json:"taxOverride"`
+	RateType                 string          `json:"rateType"`
+	RateTypeCode             string          `json:"rateTypeCode"`
+	TaxableUnits             decimal.Decimal `json:"taxableUnits"`
+	NonTaxableUnits          decimal.Decimal `json:"nonTaxableUnits"`
+	ExemptUnits              decimal.Decimal `json:"exemptUnits"`
+	UnitOfBasis              string          `json:"unitOfBasis"`
+	IsNonPassThru            bool            `json:"isNonPassThru"`
+	IsFee                    bool            `json:"isFee"`
+	ReportingTaxableUnits    decimal.Decimal `json:"reportingTaxableUnits"`
+	ReportingNonTaxableUnits decimal.Decimal `json:"reportingNonTaxableUnits"`
+	ReportingExemptUnits     decimal.Decimal `json:"reportingExemptUnits"`
+	ReportingTax             decimal.Decimal `json:"reportingTax"`
+	ReportingTaxCalculated   decimal.Decimal `json:"reportingTaxCalculated"`
+	LiabilityType            string          `json:"liabilityType"`
+	// Sent by AvaTax since 2021-2024, after the API definition.
+	ChargedTo    string `json:"chargedTo"`
+	AvtUserBIN   string `json:"avtUserBIN"`
+	ExemptRuleID int64  `json:"exemptRuleId"`
+	VATCode      string `json:"vatCode"`
 }
 
 // TransactionSummary is one row per jurisdiction, tax type and rate type.
 type TransactionSummary struct {
-	Country       string          `json:"country"`
-	Region        string          `json:"region"`
-	JurisType     string          `json:"jurisType"`
-	JurisCode     string          `json:"jurisCode"`
-	JurisName     string          `json:"jurisName"`
-	TaxType       string          `json:"taxType"`
-	TaxName       string          `json:"taxName"`
-	RateType      string          `json:"rateType,omitempty"`
-	Taxable       decimal.Decimal `json:"taxable"`
-	Rate          decimal.Decimal `json:"rate"`
-	Tax           decimal.Decimal `json:"tax"`
-	TaxCalculated decimal.Decimal `json:"taxCalculated"`
-	NonTaxable    decimal.Decimal `json:"nonTaxable"`
-	Exemption     decimal.Decimal `json:"exemption"`
+	Country          string          `json:"country"`
+	Region           string          `json:"region"`
+	JurisType        string          `json:"jurisType"`
+	JurisCode        string          `json:"jurisCode"`
+	JurisName        string          `json:"jurisName"`
+	TaxAuthorityType int64           `json:"taxAuthorityType"`
+	StateAssignedNo  string          `json:"stateAssignedNo"`
+	TaxType          string          `json:"taxType"`
+	TaxSubType       string          `json:"taxSubType"`
+	TaxName          string          `json:"taxName"`
+	TaxGroup         string          `json:"taxGroup"`
+	RateType         string          `json:"rateType,omitempty"`
+	RateTypeCode     string          `json:"rateTypeCode"`
+	Taxable          decimal.Decimal `json:"taxable"`
+	Rate             decimal.Decimal `json:"rate"`
+	Tax              decimal.Decimal `json:"tax"`
+	TaxCalculated    decimal.Decimal `json:"taxCalculated"`
+	NonTaxable       decimal.Decimal `json:"nonTaxable"`
+	Exemption        decimal.Decimal `json:"exemption"`
 }
 
 // TransactionAddressModel is an address of a returned document. Latitude and
@@ -292,17 +374,47 @@ type TransactionAddressModel struct {
 	PostalCode    string `json:"postalCode"`
 	Country       string `json:"country"`
 	TaxRegionID   int64  `json:"taxRegionId"`
-	Latitude      string `json:"latitude,omitempty"`
-	Longitude     string `json:"longitude,omitempty"`
+	Latitude      string `json:"latitude"`
+	Longitude     string `json:"longitude"`
+	// Sent by AvaTax since 2019, after the API definition.
+	TaxRegionIDAv int64 `json:"taxRegionIdAv"`
+}
+
+// TransactionLocationTypeModel names the role of a document address.
+type TransactionLocationTypeModel struct {
+	DocumentLocationTypeID int64  `json:"documentLocationTypeId"`
+	DocumentID             int64  `json:"documentId"`
+	DocumentAddressID      int64  `json:"documentAddressId"`
+	LocationTypeCode       string `json:"locationTypeCode"`
+}
+
+// TransactionLineLocationTypeModel names the role of a line address.
+type TransactionLineLocationTypeModel struct {
+	DocumentLineLocationTypeID int64  `json:"documentLineLocationTypeId"`
+	DocumentLineID             int64  `json:"documentLineId"`
+	DocumentAddressID          int64  `json:"documentAddressId"`
+	LocationTypeCode           string `json:"locationTypeCode"`
+}
+
+// TransactionLineTaxAmountByTaxTypeModel is a line's tax of one tax type.
+type TransactionLineTaxAmountByTaxTypeModel struct {
+	TaxTypeID               string          `json:"taxTypeId"`
+	TotalTaxAmountByTaxType decimal.Decimal `json:"totalTaxAmountByTaxType"`
+}
+
+// InvoiceMessageModel is a legal text to print on an invoice.
+type InvoiceMessageModel struct {
+	Content     string   `json:"content"`
+	LineNumbers []string `json:"lineNumbers"`
 }
 
 // AvaTaxMessage is an informational or error message attached to a result.
 type AvaTaxMessage struct {
 	Summary  string `json:"summary"`
-	Details  string `json:"details,omitempty"`
-	RefersTo string `json:"refersTo,omitempty"`
+	Details  string `json:"details"`
+	RefersTo string `json:"refersTo"`
 	Severity string `json:"severity"`
-	Source   string `json:"source,omitempty"`
+	Source   string `json:"source"`
 }
 
 // PingResultModel is the answer of utilities/ping.
