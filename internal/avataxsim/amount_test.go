@@ -1,11 +1,19 @@
 package avataxsim
 
 import (
+	"bytes"
+	"encoding/json"
 	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/taxbridge/taxbridge/internal/avatax"
 )
+
+// formatDecimal returns d.String() through appendDecimal.
+func formatDecimal(d decimal.Decimal) string { return string(appendDecimal(nil, d)) }
 
 // TestFormatDecimal checks formatDecimal against decimal.String over the
 // edge cases and random coefficients and exponents, inside and outside
@@ -50,4 +58,50 @@ func BenchmarkFormatDecimal(b *testing.B) {
 			_ = ds[i%len(ds)].String()
 		}
 	})
+}
+
+// TestAppendDocument checks appendDocument against json.Marshal (amounts
+// are numbers: TestMain sets money.EncodeAmountsAsNumbers) on every
+// version of every document of the golden sequence, rendered in full and
+// as list rows with history, and on a model with the values the golden
+// documents lack.
+func TestAppendDocument(t *testing.T) {
+	sb := New(WithClock(func() time.Time { return goldenClock }))
+	for _, st := range goldenSteps() {
+		serve(t, sb, st.method, st.path, st.body)
+	}
+	var docs []*avatax.TransactionModel
+	for _, rec := range sb.docs {
+		for _, v := range rec.versions {
+			docs = append(docs,
+				render(v, renderOpts{include: "Lines,Addresses,Summary,Details"}),
+				render(v, renderOpts{listItem: true, history: rec.versions}),
+				render(v, renderOpts{include: "SummaryOnly"}))
+		}
+	}
+	odd := decimal.New(12345678901234567, -30)
+	docs = append(docs, &avatax.TransactionModel{
+		Code: `<a & "b">` + "\u2028é\x01", Description: "\xff", TaxOverrideAmount: &odd, ExchangeRate: nil,
+		Lines:         []avatax.TransactionLineModel{{Details: []avatax.TransactionLineDetailModel{}, Parameters: json.RawMessage(` [ {"a" : 1} ] `)}},
+		Addresses:     []avatax.TransactionAddressModel{},
+		Messages:      []avatax.AvaTaxMessage{{Summary: "s"}},
+		ShippingTaxes: []json.RawMessage{json.RawMessage(`{}`)},
+		History:       []avatax.TransactionModel{{}},
+	})
+	if len(docs) < 50 {
+		t.Fatalf("only %d documents", len(docs))
+	}
+	for _, d := range docs {
+		want, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendDocument(nil, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s:\n got %s\nwant %s", d.Code, got, want)
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/taxbridge/taxbridge/internal/avatax"
 )
 
@@ -16,8 +18,24 @@ type renderOpts struct {
 	listItem bool         // list rows: no lines or addresses unless asked
 }
 
-// render returns the wire form of a document version.
-func render(v docVersion, o renderOpts) *transactionWire {
+// Constant values of rendered documents. They are shared by every answer
+// and must not change.
+var (
+	decimalZero = decimal.Zero
+	decimalOne  = decimal.NewFromInt(1)
+	// emptyObject is the parameters of a document, and of a line not taxed
+	// under a VAT regime.
+	emptyObject = json.RawMessage(`{}`)
+	// vatLineParameters are the parameters AvaTax reports on a VAT line.
+	vatLineParameters = json.RawMessage(`[{"name":"Transport","value":"None"},{"name":"IsMarketplace","value":"False"},` +
+		`{"name":"IsTriangulation","value":"False"},{"name":"IsGoodsSecondHand","value":"False"}]`)
+)
+
+// render returns the answer form of a document version: the stored model
+// completed with the fields AvaTax sends that the sandbox does not store
+// (from the version's extras) and with the values AvaTax sends where the
+// model holds none.
+func render(v docVersion, o renderOpts) *avatax.TransactionModel {
 	tm := v.tm
 	ex := v.ex
 	if ex == nil {
@@ -37,8 +55,9 @@ func render(v docVersion, o renderOpts) *transactionWire {
 	}
 
 	w := renderHeader(tm, ex, addrID)
+	w.Lines = nil
 	if shaped.Lines != nil {
-		lines := make([]lineWire, len(shaped.Lines))
+		lines := make([]avatax.TransactionLineModel, len(shaped.Lines))
 		for i, l := range shaped.Lines {
 			le := lineExtras{From: ex.DocFrom, To: ex.DocTo, Tax: ex.DocTo}
 			if i < len(ex.Lines) {
@@ -46,8 +65,9 @@ func render(v docVersion, o renderOpts) *transactionWire {
 			}
 			renderLine(&lines[i], l, le, tm, addrID)
 		}
-		w.Lines = &lines
+		w.Lines = lines
 	}
+	w.Addresses = nil
 	if shaped.Addresses != nil {
 		w.Addresses = renderAddresses(shaped.Addresses)
 	}
@@ -56,94 +76,64 @@ func render(v docVersion, o renderOpts) *transactionWire {
 	if o.include == "" || inc["summary"] || inc["summaryonly"] {
 		w.Summary = renderSummary(tm.Summary)
 	} else {
-		w.Summary = make([]summaryWire, 0, len(tm.Summary))
+		w.Summary = make([]avatax.TransactionSummary, 0, len(tm.Summary))
 	}
 	w.Messages = messagesFor(tm, ex)
+	w.InvoiceMessages = nil
 	if ex.CrossBorder {
 		w.InvoiceMessages = invoiceMessages(tm)
 	}
+	w.History = nil
 	if o.history != nil {
-		h := make([]transactionWire, len(o.history))
+		h := make([]avatax.TransactionModel, len(o.history))
 		for i, hv := range o.history {
 			h[i] = *render(hv, renderOpts{listItem: true})
 		}
-		w.History = &h
+		w.History = h
 	}
 	return w
 }
 
-// renderHeader returns the wire form of a document without its lines,
-// addresses, location types, summary and messages.
-func renderHeader(tm avatax.TransactionModel, ex *docExtras, addrID func(int) int64) *transactionWire {
-	return &transactionWire{
-		AdjustmentDescription:     tm.AdjustmentDescription,
-		AdjustmentReason:          tm.AdjustmentReason,
-		BatchCode:                 tm.BatchCode,
-		BusinessIdentificationNo:  ex.BusinessIdentificationNo,
-		Code:                      tm.Code,
-		CompanyID:                 tm.CompanyID,
-		Country:                   tm.Country,
-		CurrencyCode:              tm.CurrencyCode,
-		CustomerCode:              tm.CustomerCode,
-		CustomerSupplierName:      ex.CustomerSupplierName,
-		CustomerUsageType:         tm.CustomerUsageType,
-		CustomerVendorCode:        tm.CustomerVendorCode,
-		Date:                      tm.Date,
-		Description:               tm.Description,
-		DestinationAddressID:      addrID(ex.DocTo),
-		Email:                     tm.Email,
-		EntityUseCode:             tm.EntityUseCode,
-		ExchangeRate:              numOr(tm.ExchangeRate, "1"),
-		ExchangeRateCurrencyCode:  firstNonEmpty(ex.ExchangeRateCurrencyCode, tm.CurrencyCode),
-		ExchangeRateEffectiveDate: orDefault(tm.ExchangeRateEffectiveDate, tm.Date),
-		ExemptNo:                  tm.ExemptNo,
-		ID:                        tm.ID,
-		IsSellerImporterOfRecord:  ex.IsSellerImporterOfRecord,
-		LocationCode:              tm.LocationCode,
-		Locked:                    tm.Locked,
-		ModifiedDate:              tm.ModifiedDate,
-		ModifiedUserID:            1,
-		OriginAddressID:           addrID(ex.DocFrom),
-		PaymentDate:               "1900-01-01",
-		PurchaseOrderNo:           tm.PurchaseOrderNo,
-		Reconciled:                tm.Reconciled,
-		ReferenceCode:             tm.ReferenceCode,
-		Region:                    tm.Region,
-		ReportingLocationCode:     tm.ReportingLocationCode,
-		SalespersonCode:           tm.SalespersonCode,
-		SoftwareVersion:           orDefault(tm.SoftwareVersion, softwareVersion),
-		Status:                    tm.Status,
-		TaxDate:                   tm.TaxDate,
-		TaxOverrideAmount:         numOr(tm.TaxOverrideAmount, "0"),
-		TaxOverrideReason:         tm.TaxOverrideReason,
-		TaxOverrideType:           orDefault(tm.TaxOverrideType, "None"),
-		TotalAmount:               num(tm.TotalAmount),
-		TotalDiscount:             num(tm.TotalDiscount),
-		TotalExempt:               num(tm.TotalExempt),
-		TotalTax:                  num(tm.TotalTax),
-		TotalTaxable:              num(tm.TotalTaxable),
-		TotalTaxCalculated:        num(tm.TotalTaxCalculated),
-		Type:                      tm.Type,
-		Version:                   tm.Version,
+// renderHeader returns the answer form of a document without its lines,
+// addresses, location types, summary and messages, which render replaces.
+func renderHeader(tm avatax.TransactionModel, ex *docExtras, addrID func(int) int64) *avatax.TransactionModel {
+	w := tm
+	w.APStatus, w.APStatusCode = nil, nil
+	w.BusinessIdentificationNo = ex.BusinessIdentificationNo
+	w.CustomerSupplierName = ex.CustomerSupplierName
+	w.DestinationAddressID = addrID(ex.DocTo)
+	if w.ExchangeRate == nil {
+		w.ExchangeRate = &decimalOne
 	}
+	w.ExchangeRateCurrencyCode = firstNonEmpty(ex.ExchangeRateCurrencyCode, tm.CurrencyCode)
+	w.ExchangeRateEffectiveDate = orDefault(tm.ExchangeRateEffectiveDate, tm.Date)
+	w.IsSellerImporterOfRecord = ex.IsSellerImporterOfRecord
+	w.ModifiedUserID = 1
+	w.OriginAddressID = addrID(ex.DocFrom)
+	w.Parameters = emptyObject
+	w.PaymentDate = "1900-01-01"
+	w.ShippingTaxes = []json.RawMessage{}
+	w.SoftwareVersion = orDefault(tm.SoftwareVersion, softwareVersion)
+	if w.TaxOverrideAmount == nil {
+		w.TaxOverrideAmount = &decimalZero
+	}
+	w.TaxOverrideType = orDefault(tm.TaxOverrideType, "None")
+	return &w
 }
 
-// renderAddresses returns the wire form of a document's addresses.
-func renderAddresses(as []avatax.TransactionAddressModel) *[]addressWire {
-	addrs := make([]addressWire, len(as))
+// renderAddresses returns the answer form of a document's addresses.
+func renderAddresses(as []avatax.TransactionAddressModel) []avatax.TransactionAddressModel {
+	addrs := make([]avatax.TransactionAddressModel, len(as))
 	for i, a := range as {
-		addrs[i] = addressWire{
-			BoundaryLevel: a.BoundaryLevel, City: a.City, Country: a.Country, ID: a.ID, Latitude: a.Latitude,
-			Line1: a.Line1, Line2: a.Line2, Line3: a.Line3, Longitude: a.Longitude, PostalCode: a.PostalCode,
-			Region: a.Region, TaxRegionID: a.TaxRegionID, TaxRegionIDAv: a.TaxRegionID, TransactionID: a.TransactionID,
-		}
+		a.TaxRegionIDAv = a.TaxRegionID
+		addrs[i] = a
 	}
-	return &addrs
+	return addrs
 }
 
 // locationTypes names the roles of a document's origin and destination.
-func locationTypes(docID int64, ex *docExtras, addrID func(int) int64) []locationTypeWire {
-	out := make([]locationTypeWire, 0, 2)
+func locationTypes(docID int64, ex *docExtras, addrID func(int) int64) []avatax.TransactionLocationTypeModel {
+	out := make([]avatax.TransactionLocationTypeModel, 0, 2)
 	for _, lt := range [...]struct {
 		code string
 		i    int
@@ -151,7 +141,7 @@ func locationTypes(docID int64, ex *docExtras, addrID func(int) int64) []locatio
 		if lt.i < 0 {
 			continue
 		}
-		out = append(out, locationTypeWire{
+		out = append(out, avatax.TransactionLocationTypeModel{
 			DocumentAddressID:      addrID(lt.i),
 			DocumentID:             docID,
 			DocumentLocationTypeID: docID*10 + int64(len(out)) + 1,
@@ -161,62 +151,36 @@ func locationTypes(docID int64, ex *docExtras, addrID func(int) int64) []locatio
 	return out
 }
 
-// renderSummary returns the wire form of a document's summary rows.
-func renderSummary(rows []avatax.TransactionSummary) []summaryWire {
-	out := make([]summaryWire, 0, len(rows))
+// renderSummary returns the answer form of a document's summary rows.
+func renderSummary(rows []avatax.TransactionSummary) []avatax.TransactionSummary {
+	out := make([]avatax.TransactionSummary, 0, len(rows))
 	for _, s := range rows {
-		out = append(out, summaryWire{
-			Country: s.Country, Exemption: num(s.Exemption), JurisCode: s.JurisCode, JurisName: s.JurisName,
-			JurisType: s.JurisType, NonTaxable: num(s.NonTaxable), Rate: num(s.Rate), RateType: s.RateType,
-			RateTypeCode: rateTypeCode(s.RateType), Region: s.Region, Tax: num(s.Tax), TaxAuthorityType: 45,
-			TaxCalculated: num(s.TaxCalculated), TaxName: s.TaxName, TaxSubType: taxSubType(s.TaxType),
-			TaxType: s.TaxType, Taxable: num(s.Taxable),
-		})
+		s.RateTypeCode = rateTypeCode(s.RateType)
+		s.TaxAuthorityType = 45
+		s.TaxSubType = taxSubType(s.TaxType)
+		out = append(out, s)
 	}
 	return out
 }
 
-// renderLine fills the wire form of a line; tm is the whole document, whose
-// addresses the line's extras refer to.
-func renderLine(lw *lineWire, l avatax.TransactionLineModel, le lineExtras, tm avatax.TransactionModel, addrID func(int) int64) {
-	*lw = lineWire{
-		CustomerUsageType:    l.CustomerUsageType,
-		Description:          l.Description,
-		DestinationAddressID: addrID(le.To),
-		DiscountAmount:       num(l.DiscountAmount),
-		EntityUseCode:        l.EntityUseCode,
-		ExemptAmount:         num(l.ExemptAmount),
-		ExemptCertID:         l.ExemptCertID,
-		ExemptNo:             l.ExemptNo,
-		HSCode:               l.HSCode,
-		ID:                   l.ID,
-		IsItemTaxable:        l.IsItemTaxable,
-		ItemCode:             l.ItemCode,
-		LineAmount:           num(l.LineAmount),
-		LineLocationTypes:    make([]lineLocationTypeWire, 0, 2),
-		LineNumber:           l.LineNumber,
-		OriginAddressID:      addrID(le.From),
-		Parameters:           emptyObject{},
-		Quantity:             num(l.Quantity),
-		Ref1:                 l.Ref1,
-		Ref2:                 l.Ref2,
-		ReportingDate:        l.ReportingDate,
-		Sourcing:             orDefault(l.Sourcing, "Destination"),
-		Tax:                  num(l.Tax),
-		TaxCalculated:        num(l.TaxCalculated),
-		TaxCode:              l.TaxCode,
-		TaxCodeID:            l.TaxCodeID,
-		TaxDate:              l.TaxDate,
-		TaxIncluded:          l.TaxIncluded,
-		TaxOverrideAmount:    numOr(l.TaxOverrideAmount, "0"),
-		TaxOverrideReason:    l.TaxOverrideReason,
-		TaxOverrideType:      orDefault(l.TaxOverrideType, "None"),
-		TaxableAmount:        num(l.TaxableAmount),
-		TransactionID:        l.TransactionID,
-	}
+// renderLine fills the answer form of a line; tm is the whole document,
+// whose addresses the line's extras refer to.
+func renderLine(lw *avatax.TransactionLineModel, l avatax.TransactionLineModel, le lineExtras, tm avatax.TransactionModel, addrID func(int) int64) {
+	*lw = l
+	lw.DestinationAddressID = addrID(le.To)
+	lw.OriginAddressID = addrID(le.From)
+	lw.LineLocationTypes = make([]avatax.TransactionLineLocationTypeModel, 0, 2)
+	lw.NonPassthroughDetails = []avatax.TransactionLineDetailModel{}
+	lw.Parameters = emptyObject
 	if le.VAT {
 		lw.Parameters = vatLineParameters
 	}
+	lw.Sourcing = orDefault(l.Sourcing, "Destination")
+	lw.TaxAmountByTaxTypes = []avatax.TransactionLineTaxAmountByTaxTypeModel{}
+	if lw.TaxOverrideAmount == nil {
+		lw.TaxOverrideAmount = &decimalZero
+	}
+	lw.TaxOverrideType = orDefault(l.TaxOverrideType, "None")
 	for k, lt := range [...]struct {
 		code string
 		i    int
@@ -224,24 +188,25 @@ func renderLine(lw *lineWire, l avatax.TransactionLineModel, le lineExtras, tm a
 		if lt.i < 0 {
 			continue
 		}
-		lw.LineLocationTypes = append(lw.LineLocationTypes, lineLocationTypeWire{
+		lw.LineLocationTypes = append(lw.LineLocationTypes, avatax.TransactionLineLocationTypeModel{
 			DocumentAddressID:          addrID(lt.i),
 			DocumentLineID:             l.ID,
 			DocumentLineLocationTypeID: l.ID*10 + int64(k) + 1,
 			LocationTypeCode:           lt.code,
 		})
 	}
+	lw.Details = nil
 	if l.Details != nil {
-		ds := make([]detailWire, len(l.Details))
+		ds := make([]avatax.TransactionLineDetailModel, len(l.Details))
 		for i, d := range l.Details {
 			renderDetail(&ds[i], d, le, tm, addrID)
 		}
-		lw.Details = &ds
+		lw.Details = ds
 	}
 }
 
-// renderDetail fills the wire form of a line detail.
-func renderDetail(dw *detailWire, d avatax.TransactionLineDetailModel, le lineExtras, tm avatax.TransactionModel, addrID func(int) int64) {
+// renderDetail fills the answer form of a line detail.
+func renderDetail(dw *avatax.TransactionLineDetailModel, d avatax.TransactionLineDetailModel, le lineExtras, tm avatax.TransactionModel, addrID func(int) int64) {
 	fips := ""
 	if info, ok := usRegions[d.Region]; ok && d.Country == "US" {
 		fips = info.FIPS
@@ -251,56 +216,34 @@ func renderDetail(dw *detailWire, d avatax.TransactionLineDetailModel, le lineEx
 		taxRegion = tm.Addresses[le.Tax].TaxRegionID
 	}
 	jurisID := jurisdictionID(d)
-	// Each amount appears under several names; format it once.
-	exempt, nonTaxable, taxable := num(d.ExemptAmount), num(d.NonTaxableAmount), num(d.TaxableAmount)
-	tax, taxCalculated := num(d.Tax), num(d.TaxCalculated)
-	*dw = detailWire{
-		AddressID:                addrID(le.Tax),
-		ChargedTo:                "Buyer",
-		Country:                  d.Country,
-		ExemptAmount:             exempt,
-		ExemptReasonID:           4,
-		ExemptUnits:              exempt,
-		ID:                       d.ID,
-		InState:                  d.InState,
-		JurisCode:                d.JurisCode,
-		JurisName:                d.JurisName,
-		JurisType:                d.JurisType,
-		JurisdictionID:           jurisID,
-		JurisdictionType:         d.JurisdictionType,
-		LiabilityType:            "Seller",
-		NonTaxableAmount:         nonTaxable,
-		NonTaxableType:           "RateRule",
-		NonTaxableUnits:          nonTaxable,
-		Rate:                     num(d.Rate),
-		RateRuleID:               1000000 + jurisID,
-		RateSourceID:             3,
-		RateType:                 orDefault(d.RateType, "General"),
-		RateTypeCode:             orDefault(d.RateTypeCode, "G"),
-		Region:                   d.Region,
-		ReportingExemptUnits:     exempt,
-		ReportingNonTaxableUnits: nonTaxable,
-		ReportingTax:             tax,
-		ReportingTaxCalculated:   taxCalculated,
-		ReportingTaxableUnits:    taxable,
-		SignatureCode:            rowIndex[d.Region+"|"+d.JurisType+"|"+d.JurisCode].Sig,
-		Sourcing:                 orDefault(d.Sourcing, "Destination"),
-		StateFIPS:                fips,
-		Tax:                      tax,
-		TaxAuthorityTypeID:       45,
-		TaxCalculated:            taxCalculated,
-		TaxName:                  d.TaxName,
-		TaxOverride:              num(d.Tax.Sub(d.TaxCalculated)),
-		TaxRegionID:              taxRegion,
-		TaxSubTypeID:             taxSubType(d.TaxType),
-		TaxType:                  d.TaxType,
-		TaxTypeGroupID:           taxTypeGroup(d.TaxType),
-		TaxableAmount:            taxable,
-		TaxableUnits:             taxable,
-		TransactionID:            d.TransactionID,
-		TransactionLineID:        d.TransactionLineID,
-		UnitOfBasis:              "PerCurrencyUnit",
-	}
+	*dw = d
+	dw.AddressID = addrID(le.Tax)
+	dw.ChargedTo = "Buyer"
+	dw.ExemptReasonID = 4
+	dw.ExemptUnits = d.ExemptAmount
+	dw.JurisdictionID = jurisID
+	dw.LiabilityType = "Seller"
+	dw.NonTaxableType = "RateRule"
+	dw.NonTaxableUnits = d.NonTaxableAmount
+	dw.RateRuleID = 1000000 + jurisID
+	dw.RateSourceID = 3
+	dw.RateType = orDefault(d.RateType, "General")
+	dw.RateTypeCode = orDefault(d.RateTypeCode, "G")
+	dw.ReportingExemptUnits = d.ExemptAmount
+	dw.ReportingNonTaxableUnits = d.NonTaxableAmount
+	dw.ReportingTax = d.Tax
+	dw.ReportingTaxCalculated = d.TaxCalculated
+	dw.ReportingTaxableUnits = d.TaxableAmount
+	dw.SignatureCode = rowIndex[d.Region+"|"+d.JurisType+"|"+d.JurisCode].Sig
+	dw.Sourcing = orDefault(d.Sourcing, "Destination")
+	dw.StateFIPS = fips
+	dw.TaxAuthorityTypeID = 45
+	dw.TaxOverride = d.Tax.Sub(d.TaxCalculated)
+	dw.TaxRegionID = taxRegion
+	dw.TaxSubTypeID = taxSubType(d.TaxType)
+	dw.TaxTypeGroupID = taxTypeGroup(d.TaxType)
+	dw.TaxableUnits = d.TaxableAmount
+	dw.UnitOfBasis = "PerCurrencyUnit"
 }
 
 // orDefault returns s, or def when s is empty: the value of a field that
@@ -349,17 +292,15 @@ func rateTypeCode(rateType string) string {
 // messagesFor returns the informational messages of a document: any stored
 // messages, plus one per address naming its location type, as AvaTax
 // reports them.
-func messagesFor(tm avatax.TransactionModel, ex *docExtras) []any {
-	out := make([]any, 0, len(tm.Messages)+len(ex.Roles)+1)
-	for _, m := range tm.Messages {
-		out = append(out, storedMessageWire{Details: m.Details, RefersTo: m.RefersTo, Severity: m.Severity, Source: m.Source, Summary: m.Summary})
-	}
+func messagesFor(tm avatax.TransactionModel, ex *docExtras) []avatax.AvaTaxMessage {
+	out := make([]avatax.AvaTaxMessage, 0, len(tm.Messages)+len(ex.Roles)+1)
+	out = append(out, tm.Messages...)
 	for i, role := range ex.Roles {
 		if i >= len(tm.Addresses) {
 			break
 		}
 		a := tm.Addresses[i]
-		out = append(out, messageWire{
+		out = append(out, avatax.AvaTaxMessage{
 			Summary:  "AddressLocationType: " + role,
 			Details:  strings.TrimSpace(a.Line1 + " " + a.City + " " + a.Region + " " + a.PostalCode),
 			RefersTo: "Addresses[" + strconv.Itoa(i) + "]",
@@ -368,7 +309,7 @@ func messagesFor(tm avatax.TransactionModel, ex *docExtras) []any {
 		})
 	}
 	if ex.CrossBorder {
-		out = append(out, messageWire{
+		out = append(out, avatax.AvaTaxMessage{
 			Summary:  "Invoice  Messages for the transaction",
 			Details:  "Cross-border supply zero-rated in the country of origin.",
 			RefersTo: "",
@@ -379,12 +320,12 @@ func messagesFor(tm avatax.TransactionModel, ex *docExtras) []any {
 	return out
 }
 
-func invoiceMessages(tm avatax.TransactionModel) []invoiceMessageWire {
+func invoiceMessages(tm avatax.TransactionModel) []avatax.InvoiceMessageModel {
 	nums := make([]string, 0, len(tm.Lines))
 	for _, l := range tm.Lines {
 		nums = append(nums, l.LineNumber)
 	}
-	return []invoiceMessageWire{{
+	return []avatax.InvoiceMessageModel{{
 		Content:     "Intra-EU Supply of Goods as per Art. 138 EU VAT Directive 2006/112",
 		LineNumbers: nums,
 	}}
@@ -393,7 +334,12 @@ func invoiceMessages(tm avatax.TransactionModel) []invoiceMessageWire {
 // toMap turns a value into its generic JSON object, for answers that are
 // filtered ($filter on list rows) or completed key by key.
 func toMap(v any) map[string]any {
-	b, _ := json.Marshal(v)
+	var b []byte
+	if tm, ok := v.(*avatax.TransactionModel); ok {
+		b, _ = appendDocument(nil, tm)
+	} else {
+		b, _ = json.Marshal(v)
+	}
 	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()

@@ -268,8 +268,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 			jsonBuffers.Put(buf)
 		}
 	}()
-	// An Encoder writes what json.Marshal returns, plus a newline.
-	if err := json.NewEncoder(buf).Encode(v); err != nil {
+	var err error
+	if tm, ok := v.(*avatax.TransactionModel); ok {
+		var b []byte
+		b, err = appendDocument(buf.AvailableBuffer(), tm)
+		buf.Write(b)
+	} else {
+		// An Encoder writes what json.Marshal returns, plus a newline.
+		err = json.NewEncoder(buf).Encode(v)
+	}
+	if err != nil {
 		writeError(w, newError(http.StatusInternalServerError, "InternalServerError", "An internal error occurred.", err.Error(), "AvaTaxApiServer"))
 		return
 	}

@@ -163,7 +163,7 @@ func (s *Sandbox) createDocument(cr *createReq, allowAdjust bool, reason, descri
 }
 
 // out renders a document for an answer, honouring $include.
-func (s *Sandbox) out(v docVersion, req *request) *transactionWire {
+func (s *Sandbox) out(v docVersion, req *request) *avatax.TransactionModel {
 	return render(v, renderOpts{include: req.query["$include"]})
 }
 
