@@ -167,66 +167,68 @@ func (f *fetcher) customer(ctx context.Context, id string) (*customerData, error
 	if id == "" {
 		return nil, errors.New("the order names no customer")
 	}
-	key := "c:" + id
-	d, cached := f.refs.customers[id]
-	var at time.Time
-	if cached {
-		at = d.at
-	}
-	read, err := f.plan(key, at, cached)
-	if err != nil {
-		return nil, err
-	}
-	if !read {
-		f.used[key] = true
+	cached, ok := f.refs.customers[id]
+	return reference(ctx, f, "c:"+id, cached, ok, func() (*customerData, error) {
+		cu, err := f.src.GetCustomer(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("customer %s: %w", id, err)
+		}
+		as, err := f.src.ListCustomerAddresses(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("addresses of customer %s: %w", id, err)
+		}
+		d := &customerData{Customer: *cu, addresses: as, at: f.now, seq: f.seq}
+		f.refs.customers[id] = d
 		return d, nil
-	}
-	cu, err := f.src.GetCustomer(ctx, id)
-	if err != nil {
-		return nil, f.fail(ctx, key, fmt.Errorf("customer %s: %w", id, err))
-	}
-	as, err := f.src.ListCustomerAddresses(ctx, id)
-	if err != nil {
-		return nil, f.fail(ctx, key, fmt.Errorf("addresses of customer %s: %w", id, err))
-	}
-	d = &customerData{Customer: *cu, addresses: as, at: f.now, seq: f.seq}
-	f.refs.customers[id] = d
-	f.used[key] = true
-	return d, nil
+	})
 }
 
 func (f *fetcher) supplier(ctx context.Context, id string) (*supplierData, error) {
 	if id == "" {
 		return nil, errors.New("the order names no supplier")
 	}
-	key := "s:" + id
-	d, cached := f.refs.suppliers[id]
-	var at time.Time
-	if cached {
-		at = d.at
-	}
-	read, err := f.plan(key, at, cached)
-	if err != nil {
-		return nil, err
-	}
-	if !read {
-		f.used[key] = true
+	cached, ok := f.refs.suppliers[id]
+	return reference(ctx, f, "s:"+id, cached, ok, func() (*supplierData, error) {
+		su, err := f.src.GetSupplier(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("supplier %s: %w", id, err)
+		}
+		as, err := f.src.ListSupplierAddresses(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("addresses of supplier %s: %w", id, err)
+		}
+		def, err := f.src.GetSupplierPurchasingDefaults(ctx, id)
+		if err != nil && !plex.IsNotFound(err) {
+			return nil, fmt.Errorf("purchasing defaults of supplier %s: %w", id, err)
+		}
+		d := &supplierData{Supplier: *su, addresses: as, defaults: def, at: f.now, seq: f.seq}
+		f.refs.suppliers[id] = d
 		return d, nil
+	})
+}
+
+// reference is a customer's or supplier's data for this cycle: the
+// earlier read (cached, when has) when the plan allows it, else a new
+// one (read caches it). key is "c:" or "s:" + id.
+func reference[T interface{ readAt() time.Time }](ctx context.Context, f *fetcher, key string, cached T, has bool, read func() (T, error)) (T, error) {
+	var zero T
+	var at time.Time
+	if has {
+		at = cached.readAt()
 	}
-	su, err := f.src.GetSupplier(ctx, id)
+	fresh, err := f.plan(key, at, has)
 	if err != nil {
-		return nil, f.fail(ctx, key, fmt.Errorf("supplier %s: %w", id, err))
+		return zero, err
 	}
-	as, err := f.src.ListSupplierAddresses(ctx, id)
-	if err != nil {
-		return nil, f.fail(ctx, key, fmt.Errorf("addresses of supplier %s: %w", id, err))
+	d := cached
+	if fresh {
+		if d, err = read(); err != nil {
+			return zero, f.fail(ctx, key, err)
+		}
 	}
-	def, err := f.src.GetSupplierPurchasingDefaults(ctx, id)
-	if err != nil && !plex.IsNotFound(err) {
-		return nil, f.fail(ctx, key, fmt.Errorf("purchasing defaults of supplier %s: %w", id, err))
-	}
-	d = &supplierData{Supplier: *su, addresses: as, defaults: def, at: f.now, seq: f.seq}
-	f.refs.suppliers[id] = d
 	f.used[key] = true
 	return d, nil
 }
+
+func (d *customerData) readAt() time.Time { return d.at }
+func (d *supplierData) readAt() time.Time { return d.at }
