@@ -29,12 +29,8 @@ type job struct {
 	results                     []events.ResultData
 }
 
-func (w *Worker) newJob(env events.Envelope, data *events.OrderEvent) *job {
-	j := &job{w: w, env: env, data: data, action: env.Type}
-	if env.Type.IsPlex() && data != nil {
-		j.action = data.Action
-	}
-	return j
+func (w *Worker) newJob(env events.Envelope, data *events.OrderEvent, action events.Type) *job {
+	return &job{w: w, env: env, data: data, action: action}
 }
 
 // orderID is the order the job works on.

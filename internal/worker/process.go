@@ -17,7 +17,7 @@ import (
 // what came of it. A nil error means the event is done (applied, a
 // duplicate, stale, or refused with a tax error).
 func (w *Worker) Process(ctx context.Context, in *events.Inbound) (Outcome, error) {
-	j := w.newJob(in.Envelope, &in.Data)
+	j := w.newJob(in.Envelope, &in.Data, in.Action())
 	// The AvaTax exchanges made for the event are audited under its order.
 	ctx = audit.WithOrder(ctx, j.orderID(), j.env.ID)
 	defer w.orders.lock(j.orderID())()

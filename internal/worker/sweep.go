@@ -107,7 +107,7 @@ func (w *Worker) Sweep(ctx context.Context) (SweepStats, error) {
 // making its call. It reports whether an intent remains, and its age.
 func (w *Worker) sweepOrder(ctx context.Context, orderID string) (time.Duration, bool, error) {
 	defer w.orders.lock(orderID)()
-	j := w.newJob(events.Envelope{Subject: orderID}, nil)
+	j := w.newJob(events.Envelope{Subject: orderID}, nil, "")
 	if err := j.load(ctx); err != nil {
 		return 0, true, err
 	}
