@@ -5,6 +5,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -184,4 +185,28 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject string, env ev
 		return nil, fmt.Errorf("publish %s event %s to %s: %w", env.Type, env.ID, subject, err)
 	}
 	return ack, nil
+}
+
+// LastTaxError is the newest tax_error published for the order and when it
+// was published; nil when the order has none.
+func LastTaxError(ctx context.Context, js jetstream.JetStream, orderID string) (*events.ErrorData, time.Time, error) {
+	s, err := js.Stream(ctx, ResultsStream)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("open stream %s: %w", ResultsStream, err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, ErrorSubject(orderID))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("read the last tax error of order %s: %w", orderID, err)
+	}
+	var env struct {
+		Time time.Time        `json:"time"`
+		Data events.ErrorData `json:"data"`
+	}
+	if err := fastjson.Unmarshal(m.Data, &env); err != nil {
+		return nil, time.Time{}, fmt.Errorf("decode the last tax error of order %s (%s #%d): %w", orderID, ResultsStream, m.Sequence, err)
+	}
+	return &env.Data, env.Time, nil
 }

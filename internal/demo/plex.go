@@ -16,7 +16,6 @@ import (
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/config"
 	"github.com/taxbridge/taxbridge/internal/events"
-	"github.com/taxbridge/taxbridge/internal/fastjson"
 	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/plex"
 	"github.com/taxbridge/taxbridge/internal/plexsim"
@@ -157,23 +156,15 @@ func purchaseDone(id, code string) func(context.Context, *app.App, *plexsim.Sand
 func refusedDone(id string) func(context.Context, *app.App, *plexsim.Sandbox) (bool, string) {
 	return func(ctx context.Context, a *app.App, _ *plexsim.Sandbox) (bool, string) {
 		orderID := events.PlexOrderID(events.PlexSalesOrder, id)
-		s, err := a.JS.Stream(ctx, bus.ResultsStream)
-		if err != nil {
-			return false, ""
-		}
-		m, err := s.GetLastMsgForSubject(ctx, bus.ErrorSubject(orderID))
-		if err != nil {
-			return false, ""
-		}
-		var env struct{ Data events.ErrorData }
-		if fastjson.Unmarshal(m.Data, &env) != nil {
+		d, _, err := bus.LastTaxError(ctx, a.JS, orderID)
+		if err != nil || d == nil {
 			return false, ""
 		}
 		rec, _, err := a.Store.Get(ctx, orderID)
 		if err != nil || rec.State != lifecycle.None {
 			return false, ""
 		}
-		return true, fmt.Sprintf("tax error %s on %s: %s", env.Data.Code, env.Data.Field, env.Data.Message)
+		return true, fmt.Sprintf("tax error %s on %s: %s", d.Code, d.Field, d.Message)
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/taxbridge/taxbridge/internal/bus"
-	"github.com/taxbridge/taxbridge/internal/events"
 	"github.com/taxbridge/taxbridge/internal/store"
 )
 
@@ -80,32 +79,16 @@ func (c *cli) orderShow(ctx context.Context, args []string) error {
 // to correct (the field and why), unless an event applied since has
 // gone through.
 func printLastTaxError(ctx context.Context, w io.Writer, js jetstream.JetStream, r *store.Record) error {
-	orderID := r.OrderID
-	s, err := js.Stream(ctx, bus.ResultsStream)
-	if err != nil {
-		return fmt.Errorf("open stream %s: %w", bus.ResultsStream, err)
-	}
-	m, err := s.GetLastMsgForSubject(ctx, bus.ErrorSubject(orderID))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read the last tax error of order %s: %w", orderID, err)
-	}
-	var env struct {
-		Time time.Time
-		Data events.ErrorData
-	}
-	if err := json.Unmarshal(m.Data, &env); err != nil {
-		return fmt.Errorf("decode the last tax error of order %s (%s #%d): %w", orderID, bus.ResultsStream, m.Sequence, err)
+	d, at, err := bus.LastTaxError(ctx, js, r.OrderID)
+	if err != nil || d == nil {
+		return err
 	}
 	if n := len(r.History); n > 0 {
-		if last := r.History[n-1]; !strings.HasPrefix(last.Note, "refused") && last.At.After(env.Time) {
+		if last := r.History[n-1]; !strings.HasPrefix(last.Note, "refused") && last.At.After(at) {
 			return nil
 		}
 	}
-	d := env.Data
-	fmt.Fprintf(w, "\nlast tax error (%s, event %s):\n  %s", stamp(env.Time), d.CauseEventID, d.Code)
+	fmt.Fprintf(w, "\nlast tax error (%s, event %s):\n  %s", stamp(at), d.CauseEventID, d.Code)
 	if d.Field != "" {
 		fmt.Fprintf(w, " on %s", d.Field)
 	}
