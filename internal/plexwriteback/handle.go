@@ -21,6 +21,7 @@ import (
 
 	"github.com/taxbridge/taxbridge/internal/bus"
 	"github.com/taxbridge/taxbridge/internal/events"
+	"github.com/taxbridge/taxbridge/internal/lifecycle"
 	"github.com/taxbridge/taxbridge/internal/fastjson"
 	"github.com/taxbridge/taxbridge/internal/plex"
 )
@@ -357,7 +358,7 @@ func saleDocument(kind string, d *events.Document) *events.Document {
 func (w *Writer) desired(d *delivery, rec *record) (content, bool) {
 	data := &d.res.Data
 	doc := saleDocument(d.kind, data.Document)
-	void := data.State == "void" // lifecycle.Void: a cancelled order shows no tax
+	void := data.State == string(lifecycle.Void) // a cancelled order shows no tax
 	if d.kind == events.PlexSalesOrder {
 		c := content{AdjustmentType: w.adjType}
 		switch {
